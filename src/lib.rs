@@ -1,0 +1,6 @@
+//! walkit: a complete engine for the NodeDB write-ahead-log format, plus the commands
+//! built on it. The engine (`wal`) is usable on its own by tests, benches and tools.
+
+pub mod cmd;
+pub mod render;
+pub mod wal;
