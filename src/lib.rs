@@ -2,5 +2,6 @@
 //! built on it. The engine (`wal`) is usable on its own by tests, benches and tools.
 
 pub mod cmd;
+pub mod generate;
 pub mod render;
 pub mod wal;

@@ -1,1 +1,60 @@
+//! Subcommands: each turns arguments into engine calls and hands results to `render`.
 
+pub mod dump;
+pub mod generate;
+pub mod stats;
+pub mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; for verify: the WAL is clean
+  1  verify: only a torn tail (normal after a crash; `walkit repair` removes it)
+  2  usage or I/O error (bad arguments, unreadable file, refused write)
+  3  verify: corruption inside the log (damaged record followed by valid ones,
+     unknown required record type, LSN gap, segment name mismatch)";
+
+#[derive(Parser, Debug)]
+#[command(name = "walkit", version, about = "Read, verify, author and replay NodeDB write-ahead logs", after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Decode records, damage and padding as a table, JSON, JSON Lines or hex
+    Dump(dump::Args),
+    /// Check every CRC, header, LSN and segment name; exit code tells the verdict
+    Verify(verify::Args),
+    /// Count records and bytes per record type (and per tenant / collection)
+    Stats(stats::Args),
+    /// Generate a deterministic, realistic WAL (same arguments, same bytes)
+    Gen(generate::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Dump(a) => dump::run(&a),
+        Command::Verify(a) => verify::run(&a),
+        Command::Stats(a) => stats::run(&a),
+        Command::Gen(a) => generate::run(&a),
+    }
+}
+
+/// A byte-count progress bar on stderr; indicatif draws nothing unless stderr is a terminal.
+pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    ) {
+        pb.set_style(style);
+    }
+    pb
+}

@@ -9,11 +9,11 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::wal::WalError;
 use crate::wal::header::{MAX_PAYLOAD_LEN, RecordHeader};
 use crate::wal::scan::{Item, ScanOptions, Scanner};
 use crate::wal::segment::{SegmentData, discover, parse_segment_name, segment_file_name};
 use crate::wal::types::RecordType;
-use crate::wal::WalError;
 
 /// NodeDB's default segment target size.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
@@ -49,7 +49,10 @@ pub struct WriterOptions {
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        WriterOptions { segment_size: DEFAULT_SEGMENT_SIZE, wait_for_lock: false }
+        WriterOptions {
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            wait_for_lock: false,
+        }
     }
 }
 
@@ -88,8 +91,15 @@ fn wants_single_file(path: &Path) -> bool {
 impl WalWriter {
     pub fn open(path: &Path, opts: WriterOptions) -> Result<Self, WalError> {
         let exists = path.exists();
-        let is_dir = if exists { path.is_dir() } else { !wants_single_file(path) };
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let is_dir = if exists {
+            path.is_dir()
+        } else {
+            !wants_single_file(path)
+        };
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if !parent.is_dir() {
             return Err(WalError::Invalid {
                 path: path.to_path_buf(),
@@ -108,14 +118,28 @@ impl WalWriter {
         };
         let lock = acquire_lock(&lock_path, path, opts.wait_for_lock)?;
 
-        let segment_size = if opts.segment_size == 0 { DEFAULT_SEGMENT_SIZE } else { opts.segment_size };
+        let segment_size = if opts.segment_size == 0 {
+            DEFAULT_SEGMENT_SIZE
+        } else {
+            opts.segment_size
+        };
         let (layout, last) = if is_dir {
             let segs = discover(path)?;
-            (Layout::Dir(path.to_path_buf()), segs.last().map(|s| (s.path.clone(), s.name.clone(), s.first_lsn)))
+            (
+                Layout::Dir(path.to_path_buf()),
+                segs.last()
+                    .map(|s| (s.path.clone(), s.name.clone(), s.first_lsn)),
+            )
         } else {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let first = parse_segment_name(&name);
-            (Layout::File(path.to_path_buf()), exists.then(|| (path.to_path_buf(), name, first)))
+            (
+                Layout::File(path.to_path_buf()),
+                exists.then(|| (path.to_path_buf(), name, first)),
+            )
         };
         let mut w = WalWriter {
             layout,
@@ -129,7 +153,13 @@ impl WalWriter {
         if let Some((seg_path, name, first_lsn)) = last {
             let (len, records, last_lsn) = verify_tail(&seg_path)?;
             w.next_lsn = (last_lsn + 1).max(first_lsn.unwrap_or(1));
-            w.active = Some(Active { path: seg_path, name, file: None, len, records });
+            w.active = Some(Active {
+                path: seg_path,
+                name,
+                file: None,
+                len,
+                records,
+            });
         }
         Ok(w)
     }
@@ -142,7 +172,9 @@ impl WalWriter {
     /// Buffers one record; it reaches the disk at the next `sync` (or rollover).
     pub fn append(&mut self, rec: &NewRecord<'_>) -> Result<Appended, WalError> {
         if rec.payload.len() > MAX_PAYLOAD_LEN as usize {
-            return Err(WalError::PayloadTooLarge { len: rec.payload.len() });
+            return Err(WalError::PayloadTooLarge {
+                len: rec.payload.len(),
+            });
         }
         let needs_roll = match (&self.layout, &self.active) {
             (_, None) => true,
@@ -163,7 +195,11 @@ impl WalWriter {
         active.len += (bytes.len() + rec.payload.len()) as u64;
         active.records += 1;
         self.next_lsn += 1;
-        let appended = Appended { lsn, segment: active.name.clone(), offset };
+        let appended = Appended {
+            lsn,
+            segment: active.name.clone(),
+            offset,
+        };
         if self.pending.len() >= 4 << 20 {
             self.flush()?;
         }
@@ -182,18 +218,36 @@ impl WalWriter {
         let (path, name) = match &self.layout {
             Layout::File(p) => {
                 if self.active.is_some() {
-                    return Err(WalError::Invalid { path: p.clone(), what: "a single-file WAL cannot hold segments".into() });
+                    return Err(WalError::Invalid {
+                        path: p.clone(),
+                        what: "a single-file WAL cannot hold segments".into(),
+                    });
                 }
-                (p.clone(), p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+                (
+                    p.clone(),
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                )
             }
             Layout::Dir(d) => {
                 let name = segment_file_name(self.next_lsn);
                 (d.join(&name), name)
             }
         };
-        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| WalError::io(&path, e))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| WalError::io(&path, e))?;
         self.dir_dirty = true;
-        self.active = Some(Active { path, name, file: Some(file), len: 0, records: 0 });
+        self.active = Some(Active {
+            path,
+            name,
+            file: Some(file),
+            len: 0,
+            records: 0,
+        });
         Ok(())
     }
 
@@ -201,13 +255,19 @@ impl WalWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let Some(a) = self.active.as_mut() else { return Ok(()) };
+        let Some(a) = self.active.as_mut() else {
+            return Ok(());
+        };
         if a.file.is_none() {
-            let f = OpenOptions::new().append(true).open(&a.path).map_err(|e| WalError::io(&a.path, e))?;
+            let f = OpenOptions::new()
+                .append(true)
+                .open(&a.path)
+                .map_err(|e| WalError::io(&a.path, e))?;
             a.file = Some(f);
         }
         let f = a.file.as_mut().unwrap();
-        f.write_all(&self.pending).map_err(|e| WalError::io(&a.path, e))?;
+        f.write_all(&self.pending)
+            .map_err(|e| WalError::io(&a.path, e))?;
         self.pending.clear();
         Ok(())
     }
@@ -223,9 +283,15 @@ impl WalWriter {
         if self.dir_dirty {
             let dir = match &self.layout {
                 Layout::Dir(d) => d.clone(),
-                Layout::File(p) => p.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf(),
+                Layout::File(p) => p
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf(),
             };
-            File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| WalError::io(&dir, e))?;
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| WalError::io(&dir, e))?;
             self.dir_dirty = false;
         }
         Ok(())
@@ -244,7 +310,11 @@ fn acquire_lock(lock_path: &Path, wal: &Path, wait: bool) -> Result<File, WalErr
     } else {
         match file.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(WalError::Locked { path: wal.to_path_buf() }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(WalError::Locked {
+                    path: wal.to_path_buf(),
+                });
+            }
             Err(std::fs::TryLockError::Error(e)) => return Err(WalError::io(lock_path, e)),
         }
     }
@@ -266,7 +336,8 @@ fn verify_tail(path: &Path) -> Result<(u64, u64, u64), WalError> {
             Item::Preamble(_) => {
                 return Err(WalError::Invalid {
                     path: path.to_path_buf(),
-                    what: "segment is encrypted; appending to it needs the key (not supported yet)".into(),
+                    what: "segment is encrypted; appending to it needs the key (not supported yet)"
+                        .into(),
                 });
             }
             Item::Padding { offset, .. } => {
@@ -296,7 +367,13 @@ mod tests {
     use crate::wal::types::RecordKind;
 
     fn rec(payload: &[u8]) -> NewRecord<'_> {
-        NewRecord { record_type: RecordKind::Put.record_type(), tenant_id: 1, vshard_id: 2, database_id: 0, payload }
+        NewRecord {
+            record_type: RecordKind::Put.record_type(),
+            tenant_id: 1,
+            vshard_id: 2,
+            database_id: 0,
+            payload,
+        }
     }
 
     #[test]
@@ -319,7 +396,9 @@ mod tests {
     fn second_writer_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let _w = WalWriter::open(&dir.path().join("wal"), WriterOptions::default()).unwrap();
-        let err = WalWriter::open(&dir.path().join("wal"), WriterOptions::default()).err().unwrap();
+        let err = WalWriter::open(&dir.path().join("wal"), WriterOptions::default())
+            .err()
+            .unwrap();
         assert!(matches!(err, WalError::Locked { .. }), "{err}");
     }
 
@@ -327,20 +406,45 @@ mod tests {
     fn rolls_segments_and_refuses_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
         let wal = dir.path().join("wal");
-        let mut w = WalWriter::open(&wal, WriterOptions { segment_size: 100, wait_for_lock: false }).unwrap();
+        let mut w = WalWriter::open(
+            &wal,
+            WriterOptions {
+                segment_size: 100,
+                wait_for_lock: false,
+            },
+        )
+        .unwrap();
         for _ in 0..5 {
             w.append(&rec(&[7; 40])).unwrap();
         }
         w.sync().unwrap();
         drop(w);
-        let names: Vec<String> = discover(&wal).unwrap().into_iter().map(|s| s.name).collect();
+        let names: Vec<String> = discover(&wal)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         // 94-byte records: the second one reaches the 100-byte target, so every
         // segment holds two.
-        assert_eq!(names, ["wal-00000000000000000001.seg", "wal-00000000000000000003.seg", "wal-00000000000000000005.seg"]);
+        assert_eq!(
+            names,
+            [
+                "wal-00000000000000000001.seg",
+                "wal-00000000000000000003.seg",
+                "wal-00000000000000000005.seg"
+            ]
+        );
         let last = wal.join("wal-00000000000000000005.seg");
         let len = std::fs::metadata(&last).unwrap().len();
-        OpenOptions::new().write(true).open(&last).unwrap().set_len(len - 3).unwrap();
-        let err = WalWriter::open(&wal, WriterOptions::default()).err().unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&last)
+            .unwrap()
+            .set_len(len - 3)
+            .unwrap();
+        let err = WalWriter::open(&wal, WriterOptions::default())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("torn payload"), "{err}");
         assert!(err.to_string().contains("walkit repair"), "{err}");
     }

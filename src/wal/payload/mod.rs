@@ -66,7 +66,11 @@ impl FixedPayload {
 pub enum Decoded {
     Fixed(FixedPayload),
     /// One of the established MessagePack shapes of the record's type.
-    Form { form: &'static str, value: Value, collection_at: Option<usize> },
+    Form {
+        form: &'static str,
+        value: Value,
+        collection_at: Option<usize>,
+    },
     /// Valid MessagePack, but in no established shape of the type.
     Generic(Value),
     /// No schema applies and it is not a single MessagePack value (CRDT deltas, raw bytes).
@@ -103,25 +107,38 @@ impl Decoded {
     pub fn collections(&self) -> Vec<(Option<u64>, String)> {
         let s = |v: &Value| v.as_str().map(str::to_owned);
         match self {
-            Decoded::Fixed(FixedPayload::CollectionTombstoned(t)) => vec![(None, t.collection.clone())],
+            Decoded::Fixed(FixedPayload::CollectionTombstoned(t)) => {
+                vec![(None, t.collection.clone())]
+            }
             Decoded::Fixed(FixedPayload::TemporalPurge(t)) => vec![(None, t.name.clone())],
             Decoded::Fixed(FixedPayload::SurrogateBind(b)) => vec![(None, b.collection.clone())],
-            Decoded::Form { form, value, collection_at } => match *form {
+            Decoded::Form {
+                form,
+                value,
+                collection_at,
+            } => match *form {
                 "array_put" | "array_delete" | "array_flush" => {
                     let id = &value["array_id"];
-                    s(&id["name"]).map(|c| vec![(id["tenant_id"].as_u64(), c)]).unwrap_or_default()
+                    s(&id["name"])
+                        .map(|c| vec![(id["tenant_id"].as_u64(), c)])
+                        .unwrap_or_default()
                 }
                 "transaction" => value["sub_records"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .filter_map(|sub| {
-                        let entry = &sub["entry"];
-                        let write = entry["write"].as_object()?.values().next()?;
-                        Some((entry["tenant_id"].as_u64(), s(&write["collection"])?))
+                        if let Some(entry) = sub.get("entry") {
+                            let write = entry["write"].as_object()?.values().next()?;
+                            Some((entry["tenant_id"].as_u64(), s(&write["collection"])?))
+                        } else {
+                            Some((None, s(&sub.get("payload")?["collection"])?))
+                        }
                     })
                     .collect(),
-                _ if collection_at.is_some() => s(&value["collection"]).map(|c| vec![(None, c)]).unwrap_or_default(),
+                _ if collection_at.is_some() => s(&value["collection"])
+                    .map(|c| vec![(None, c)])
+                    .unwrap_or_default(),
                 _ => vec![],
             },
             _ => vec![],
@@ -140,7 +157,9 @@ fn with_form(form: &str, value: Value) -> Value {
 
 fn fixed_decode(kind: RecordKind, b: &[u8]) -> Option<Result<FixedPayload, PayloadError>> {
     Some(match kind {
-        RecordKind::CollectionTombstoned => CollectionTombstone::decode(b).map(FixedPayload::CollectionTombstoned),
+        RecordKind::CollectionTombstoned => {
+            CollectionTombstone::decode(b).map(FixedPayload::CollectionTombstoned)
+        }
         RecordKind::TemporalPurge => TemporalPurge::decode(b).map(FixedPayload::TemporalPurge),
         RecordKind::SurrogateAlloc => SurrogateAlloc::decode(b).map(FixedPayload::SurrogateAlloc),
         RecordKind::SurrogateBind => SurrogateBind::decode(b).map(FixedPayload::SurrogateBind),
@@ -181,10 +200,25 @@ pub fn decode(kind: Option<RecordKind>, b: &[u8]) -> Decoded {
             Err(e) => Decoded::Invalid(e),
         };
     }
+    if kind == RecordKind::Transaction {
+        if let Some(value) = decode_transaction(b) {
+            return Decoded::Form {
+                form: "transaction",
+                value,
+                collection_at: None,
+            };
+        }
+    }
     let mut first_err = None;
     for form in forms_for(kind) {
         match decode_form(form, b) {
-            Ok(value) => return Decoded::Form { form: form.name, value, collection_at: form.collection_at },
+            Ok(value) => {
+                return Decoded::Form {
+                    form: form.name,
+                    value,
+                    collection_at: form.collection_at,
+                };
+            }
             Err(e @ PayloadError::ArrayVersion(_)) => return Decoded::Invalid(e),
             Err(e) => {
                 first_err.get_or_insert(e);
@@ -192,6 +226,84 @@ pub fn decode(kind: Option<RecordKind>, b: &[u8]) -> Decoded {
         }
     }
     generic_or_opaque(b)
+}
+
+/// Transaction payload (§4.3.6): `[[sub_type, bytes[]]*]`. NodeDB's server puts a
+/// `ReplicatedEntry` in each sub-record; other writers put a plain record payload of
+/// `sub_type`. Each sub-record is shown as `entry`, `payload` (only if it re-encodes to
+/// the same bytes) or raw `bytes`.
+fn decode_transaction(b: &[u8]) -> Option<Value> {
+    let mut d = msgpack::Decoder::new(b);
+    let n = d.array_len().ok()?;
+    let mut subs = Vec::with_capacity(n);
+    for _ in 0..n {
+        if d.array_len().ok()? != 2 {
+            return None;
+        }
+        let sub_type = d.uint().ok()?;
+        let bytes = d.byte_array().ok()?;
+        let mut obj = Map::new();
+        obj.insert("sub_type".into(), Value::from(sub_type));
+        if let Ok(entry) = schema::decode_complete(&forms::REPLICATED_ENTRY, &bytes) {
+            obj.insert("entry".into(), entry);
+        } else {
+            let kind = u32::try_from(sub_type).ok().and_then(RecordKind::from_code);
+            let json = decode(kind, &bytes)
+                .to_json()
+                .filter(|j| encode(kind, j).ok().as_deref() == Some(&bytes[..]));
+            match json {
+                Some(j) => obj.insert("payload".into(), j),
+                None => obj.insert("bytes".into(), schema::bytes_to_json(&bytes)),
+            };
+        }
+        subs.push(Value::Object(obj));
+    }
+    if d.remaining() != 0 {
+        return None;
+    }
+    let mut m = Map::new();
+    m.insert("sub_records".into(), Value::Array(subs));
+    Some(Value::Object(m))
+}
+
+fn encode_transaction(obj: &Map<String, Value>) -> Result<Vec<u8>, PayloadError> {
+    let subs = field(obj, "sub_records")?
+        .as_array()
+        .ok_or_else(|| PayloadError::Schema("sub_records: expected an array".into()))?;
+    let mut e = msgpack::Encoder::new();
+    e.array_len(subs.len());
+    for (i, sub) in subs.iter().enumerate() {
+        let path = format!("sub_records[{i}]");
+        let sub = sub
+            .as_object()
+            .ok_or_else(|| PayloadError::Schema(format!("{path}: expected an object")))?;
+        let sub_type: u64 =
+            uint_field(sub, "sub_type").map_err(|e| PayloadError::Schema(format!("{path}.{e}")))?;
+        let bytes = if let Some(entry) = sub.get("entry") {
+            let mut inner = msgpack::Encoder::new();
+            schema::encode(
+                &forms::REPLICATED_ENTRY,
+                entry,
+                &mut inner,
+                &format!("{path}.entry"),
+            )?;
+            inner.buf
+        } else if let Some(payload) = sub.get("payload") {
+            let kind = u32::try_from(sub_type).ok().and_then(RecordKind::from_code);
+            encode(kind, payload)
+                .map_err(|e| PayloadError::Schema(format!("{path}.payload.{e}")))?
+        } else if let Some(raw) = sub.get("bytes") {
+            schema::json_to_bytes(raw, &format!("{path}.bytes"))?
+        } else {
+            return Err(PayloadError::Schema(format!(
+                "{path}: needs \"entry\", \"payload\" or \"bytes\""
+            )));
+        };
+        e.array_len(2);
+        e.uint(sub_type);
+        e.byte_array(&bytes);
+    }
+    Ok(e.buf)
 }
 
 fn generic_or_opaque(b: &[u8]) -> Decoded {
@@ -204,18 +316,24 @@ fn generic_or_opaque(b: &[u8]) -> Decoded {
 // ---------------------------------------------------------------- encoding
 
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a Value, PayloadError> {
-    obj.get(name).ok_or_else(|| PayloadError::Schema(format!("{name}: missing")))
+    obj.get(name)
+        .ok_or_else(|| PayloadError::Schema(format!("{name}: missing")))
 }
 fn uint_field<T: TryFrom<u64>>(obj: &Map<String, Value>, name: &str) -> Result<T, PayloadError> {
     field(obj, name)?
         .as_u64()
         .and_then(|v| T::try_from(v).ok())
         .ok_or_else(|| {
-            PayloadError::Schema(format!("{name}: expected an unsigned integer of {} bits", size_of::<T>() * 8))
+            PayloadError::Schema(format!(
+                "{name}: expected an unsigned integer of {} bits",
+                size_of::<T>() * 8
+            ))
         })
 }
 fn i64_field(obj: &Map<String, Value>, name: &str) -> Result<i64, PayloadError> {
-    field(obj, name)?.as_i64().ok_or_else(|| PayloadError::Schema(format!("{name}: expected a signed 64-bit integer")))
+    field(obj, name)?
+        .as_i64()
+        .ok_or_else(|| PayloadError::Schema(format!("{name}: expected a signed 64-bit integer")))
 }
 fn str_field(obj: &Map<String, Value>, name: &str) -> Result<String, PayloadError> {
     field(obj, name)?
@@ -226,7 +344,9 @@ fn str_field(obj: &Map<String, Value>, name: &str) -> Result<String, PayloadErro
 
 /// Encodes the JSON form of a payload (as `Decoded::to_json` prints it) for `kind`.
 pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadError> {
-    let obj = v.as_object().ok_or_else(|| PayloadError::Schema("payload: expected an object".into()))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| PayloadError::Schema("payload: expected an object".into()))?;
     let form_name = obj.get("form").and_then(Value::as_str);
     if form_name == Some("msgpack") {
         let mut e = msgpack::Encoder::new();
@@ -240,13 +360,17 @@ pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadErr
     };
     match kind {
         RecordKind::CollectionTombstoned => {
-            return CollectionTombstone { collection: str_field(obj, "collection")?, purge_lsn: uint_field(obj, "purge_lsn")? }
-                .encode();
+            return CollectionTombstone {
+                collection: str_field(obj, "collection")?,
+                purge_lsn: uint_field(obj, "purge_lsn")?,
+            }
+            .encode();
         }
         RecordKind::TemporalPurge => {
             let engine_name = str_field(obj, "engine")?;
-            let engine = PurgeEngine::from_name(&engine_name)
-                .ok_or_else(|| PayloadError::Schema(format!("engine: unknown engine {engine_name:?}")))?;
+            let engine = PurgeEngine::from_name(&engine_name).ok_or_else(|| {
+                PayloadError::Schema(format!("engine: unknown engine {engine_name:?}"))
+            })?;
             return TemporalPurge {
                 engine,
                 name: str_field(obj, "collection")?,
@@ -255,7 +379,12 @@ pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadErr
             }
             .encode();
         }
-        RecordKind::SurrogateAlloc => return Ok(SurrogateAlloc { hi: uint_field(obj, "hi")? }.encode()),
+        RecordKind::SurrogateAlloc => {
+            return Ok(SurrogateAlloc {
+                hi: uint_field(obj, "hi")?,
+            }
+            .encode());
+        }
         RecordKind::SurrogateBind => {
             return Ok(SurrogateBind {
                 surrogate: uint_field(obj, "surrogate")?,
@@ -273,15 +402,33 @@ pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadErr
             .encode());
         }
         RecordKind::LsnMsAnchor => {
-            return Ok(LsnMsAnchor { lsn: uint_field(obj, "lsn")?, wall_ms: i64_field(obj, "wall_ms")? }.encode());
+            return Ok(LsnMsAnchor {
+                lsn: uint_field(obj, "lsn")?,
+                wall_ms: i64_field(obj, "wall_ms")?,
+            }
+            .encode());
         }
         _ => {}
     }
+    if kind == RecordKind::Transaction && form_name != Some("msgpack") {
+        return encode_transaction(obj);
+    }
     let forms = forms_for(kind);
-    let names = || forms.iter().map(|f| f.name).chain(["msgpack"]).collect::<Vec<_>>().join(", ");
+    let names = || {
+        forms
+            .iter()
+            .map(|f| f.name)
+            .chain(["msgpack"])
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let form = match form_name {
         Some(name) => forms.iter().find(|f| f.name == name).ok_or_else(|| {
-            PayloadError::Schema(format!("form {name:?} is not a {} payload (one of: {})", kind.name(), names()))
+            PayloadError::Schema(format!(
+                "form {name:?} is not a {} payload (one of: {})",
+                kind.name(),
+                names()
+            ))
         })?,
         None if forms.len() == 1 => &forms[0],
         None => {

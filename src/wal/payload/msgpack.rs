@@ -306,6 +306,10 @@ mod tests {
         assert!(Decoder::new(&[0xcc, 0xc8]).int().is_err());
         assert!(Decoder::new(&[0xc4, 0x01, 0x00]).byte_array().is_err());
         assert!(Decoder::new(&[0xcb, 0, 0, 0, 0, 0, 0, 0, 0]).f32().is_err());
-        assert!(Decoder::new(&[0xdd, 0xff, 0xff, 0xff, 0xff]).array_len().is_err());
+        assert!(
+            Decoder::new(&[0xdd, 0xff, 0xff, 0xff, 0xff])
+                .array_len()
+                .is_err()
+        );
     }
 }

@@ -42,7 +42,11 @@ fn mismatch(path: &str, want: &str) -> PayloadError {
 }
 
 fn join(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_string() } else { format!("{path}.{field}") }
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
 }
 
 // ---------------------------------------------------------------- decoding
@@ -94,7 +98,9 @@ pub fn decode(ty: &Ty, d: &mut Decoder<'_>) -> Result<Value, PayloadError> {
         Ty::Const(s) => {
             let got = d.str()?;
             if got != *s {
-                return Err(PayloadError::Schema(format!("discriminator {got:?} is not {s:?}")));
+                return Err(PayloadError::Schema(format!(
+                    "discriminator {got:?} is not {s:?}"
+                )));
             }
             Value::Null
         }
@@ -133,7 +139,9 @@ pub fn decode(ty: &Ty, d: &mut Decoder<'_>) -> Result<Value, PayloadError> {
 fn expect_len(d: &mut Decoder<'_>, want: usize) -> Result<(), PayloadError> {
     let n = d.array_len()?;
     if n != want {
-        return Err(PayloadError::Schema(format!("array of {n} elements, expected {want}")));
+        return Err(PayloadError::Schema(format!(
+            "array of {n} elements, expected {want}"
+        )));
     }
     Ok(())
 }
@@ -151,7 +159,10 @@ pub fn decode_complete(ty: &Ty, bytes: &[u8]) -> Result<Value, PayloadError> {
 pub fn f32_to_json(x: f32) -> Value {
     // Shortest text that reads back as the same f32, so `0.1f32` shows as 0.1.
     let text = ryu::Buffer::new().format(x).to_owned();
-    text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+    text.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
 }
 
 pub fn f64_to_json(x: f64) -> Value {
@@ -162,7 +173,10 @@ pub fn f64_to_json(x: f64) -> Value {
 /// when it holds exactly one MessagePack value, as document values do).
 pub fn bytes_to_json(b: &[u8]) -> Value {
     if let Ok(s) = std::str::from_utf8(b) {
-        if !s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        if !s
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
             return Value::String(s.to_owned());
         }
     }
@@ -208,14 +222,19 @@ pub fn msgpack_to_json(v: &rmpv::Value) -> Value {
             if pairs.iter().all(|(k, _)| k.is_str()) {
                 let mut obj = Map::new();
                 for (k, val) in pairs {
-                    obj.insert(k.as_str().unwrap_or_default().to_owned(), msgpack_to_json(val));
+                    obj.insert(
+                        k.as_str().unwrap_or_default().to_owned(),
+                        msgpack_to_json(val),
+                    );
                 }
                 Value::Object(obj)
             } else {
                 Value::Array(
                     pairs
                         .iter()
-                        .map(|(k, val)| Value::Array(vec![msgpack_to_json(k), msgpack_to_json(val)]))
+                        .map(|(k, val)| {
+                            Value::Array(vec![msgpack_to_json(k), msgpack_to_json(val)])
+                        })
                         .collect(),
                 )
             }
@@ -228,8 +247,14 @@ pub fn msgpack_to_json(v: &rmpv::Value) -> Value {
 
 pub fn encode(ty: &Ty, v: &Value, e: &mut Encoder, path: &str) -> Result<(), PayloadError> {
     match ty {
-        Ty::Uint => e.uint(v.as_u64().ok_or_else(|| mismatch(path, "an unsigned integer"))?),
-        Ty::Int => e.int(v.as_i64().ok_or_else(|| mismatch(path, "a signed 64-bit integer"))?),
+        Ty::Uint => e.uint(
+            v.as_u64()
+                .ok_or_else(|| mismatch(path, "an unsigned integer"))?,
+        ),
+        Ty::Int => e.int(
+            v.as_i64()
+                .ok_or_else(|| mismatch(path, "a signed 64-bit integer"))?,
+        ),
         Ty::F32 => {
             let x = v.as_f64().ok_or_else(|| mismatch(path, "a number"))?;
             e.f32(x as f32)
@@ -269,16 +294,23 @@ pub fn encode(ty: &Ty, v: &Value, e: &mut Encoder, path: &str) -> Result<(), Pay
                     }
                 }
             }
-            if let Some(extra) = obj.keys().find(|k| {
-                k.as_str() != "form" && !fields.iter().any(|f| f.0 == k.as_str())
-            }) {
-                return Err(PayloadError::Schema(format!("{}: unknown field", join(path, extra))));
+            if let Some(extra) = obj
+                .keys()
+                .find(|k| k.as_str() != "form" && !fields.iter().any(|f| f.0 == k.as_str()))
+            {
+                return Err(PayloadError::Schema(format!(
+                    "{}: unknown field",
+                    join(path, extra)
+                )));
             }
         }
         Ty::Seq(items) => {
             let arr = v.as_array().ok_or_else(|| mismatch(path, "an array"))?;
             if arr.len() != items.len() {
-                return Err(mismatch(path, &format!("an array of {} elements", items.len())));
+                return Err(mismatch(
+                    path,
+                    &format!("an array of {} elements", items.len()),
+                ));
             }
             e.array_len(items.len());
             for (i, (t, item)) in items.iter().zip(arr).enumerate() {
@@ -331,7 +363,10 @@ pub fn encode_generic(v: &Value, e: &mut Encoder, path: &str) -> Result<(), Payl
             } else if let Some(i) = n.as_i64() {
                 e.int(i)
             } else {
-                e.f64(n.as_f64().ok_or_else(|| mismatch(path, "a finite number"))?)
+                e.f64(
+                    n.as_f64()
+                        .ok_or_else(|| mismatch(path, "a finite number"))?,
+                )
             }
         }
         Value::String(s) => e.str(s),
@@ -364,16 +399,24 @@ pub fn json_to_bytes(v: &Value, path: &str) -> Result<Vec<u8>, PayloadError> {
             .ok_or_else(|| mismatch(path, "an array of byte values 0..=255")),
         Value::Object(obj) => {
             if let Some(h) = obj.get("hex") {
-                let h = h.as_str().ok_or_else(|| mismatch(&join(path, "hex"), "a hex string"))?;
+                let h = h
+                    .as_str()
+                    .ok_or_else(|| mismatch(&join(path, "hex"), "a hex string"))?;
                 hex::decode(h).map_err(|_| mismatch(&join(path, "hex"), "a hex string"))
             } else if let Some(m) = obj.get("msgpack") {
                 let mut e = Encoder::new();
                 encode_generic(m, &mut e, &join(path, "msgpack"))?;
                 Ok(e.buf)
             } else {
-                Err(mismatch(path, "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}"))
+                Err(mismatch(
+                    path,
+                    "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}",
+                ))
             }
         }
-        _ => Err(mismatch(path, "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}")),
+        _ => Err(mismatch(
+            path,
+            "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}",
+        )),
     }
 }
