@@ -150,7 +150,7 @@ impl Generator {
                 e.byte_array(key.as_bytes());
                 let value = self.words(size.saturating_sub(40));
                 e.byte_array(value.as_bytes());
-                e.uint(if n % 3 == 0 { 60_000 } else { 0 });
+                e.uint(if n.is_multiple_of(3) { 60_000 } else { 0 });
             }
             RecordKind::Put => {
                 let coll = self.rng.pick(DOCS);
@@ -171,7 +171,7 @@ impl Generator {
                 e.str(&format!("d-{n}"));
                 e.byte_array(&doc.buf);
             }
-            RecordKind::Delete if n % 4 == 0 => {
+            RecordKind::Delete if n.is_multiple_of(4) => {
                 e.array_len(3);
                 e.str("kv_delete");
                 e.str(self.rng.pick(KV));

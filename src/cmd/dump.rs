@@ -196,10 +196,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                     Ok(())
                 }
                 Event::Item(ctx, item) => {
-                    if let Item::Record(r) = &item {
-                        if r.header.lsn % 4096 == 0 {
-                            pb.set_position(done_bytes + r.offset);
-                        }
+                    if let Item::Record(r) = &item
+                        && r.header.lsn % 4096 == 0
+                    {
+                        pb.set_position(done_bytes + r.offset);
                     }
                     emit_item(
                         &mut sink,

@@ -116,11 +116,7 @@ fn tally_table(first: &str, rows: Vec<(String, &Tally)>, total: &Tally) -> comfy
             Cell::new(x.bytes),
             Cell::new(percent(x.bytes, total.bytes)),
             Cell::new(x.payload_bytes),
-            Cell::new(if x.records == 0 {
-                "-".into()
-            } else {
-                human_bytes(x.bytes / x.records)
-            }),
+            Cell::new(x.bytes.checked_div(x.records).map_or_else(|| "-".into(), human_bytes)),
         ]
     };
     for (label, x) in rows {

@@ -24,10 +24,10 @@ pub fn new_table(header: &[&str]) -> Table {
 pub fn align_numbers(t: &mut Table, text_columns: &[usize]) {
     let n = t.column_count();
     for i in 0..n {
-        if !text_columns.contains(&i) {
-            if let Some(c) = t.column_mut(i) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
+        if !text_columns.contains(&i)
+            && let Some(c) = t.column_mut(i)
+        {
+            c.set_cell_alignment(CellAlignment::Right);
         }
     }
 }

@@ -111,15 +111,15 @@ impl Checker {
             Event::Item(ctx, item) => self.item(ctx, item),
             Event::SegmentEnd(ctx, view) => {
                 self.summary.nodedb_records += view.records_returned;
-                if let Some((offset, why)) = view.stop {
-                    if self.seg_records_after_stop > 0 {
-                        let n = self.seg_records_after_stop;
-                        self.add(ctx, Severity::Warning, "nodedb_stops_early", Some(offset), None, format!(
+                if let Some((offset, why)) = view.stop
+                    && self.seg_records_after_stop > 0
+                {
+                    let n = self.seg_records_after_stop;
+                    self.add(ctx, Severity::Warning, "nodedb_stops_early", Some(offset), None, format!(
                             "NodeDB's reader {} at offset {offset} ({}); {n} later record(s) in this segment are invisible to it",
                             if why.is_error() { "fails" } else { "stops" },
                             why.as_str()
                         ));
-                    }
                 }
                 if ctx.size > 0 && view.end_offset == 0 && self.seg_first_record {
                     self.add(ctx, Severity::Warning, "no_records", Some(0), None,
@@ -199,12 +199,11 @@ impl Checker {
                 self.add(ctx, severity, d.kind.as_str(), Some(d.offset), d.lsn(), msg);
                 // A damaged record whose header still carries the expected LSN keeps the
                 // sequence going, so its neighbours are not reported as a gap as well.
-                if let Some(lsn) = d.lsn() {
-                    if d.kind == DamageKind::UnknownRequiredType
-                        || self.prev_lsn.is_some_and(|p| lsn == p.wrapping_add(1))
-                    {
-                        self.lsn(ctx, d.offset, lsn);
-                    }
+                if let Some(lsn) = d.lsn()
+                    && (d.kind == DamageKind::UnknownRequiredType
+                        || self.prev_lsn.is_some_and(|p| lsn == p.wrapping_add(1)))
+                {
+                    self.lsn(ctx, d.offset, lsn);
                 }
             }
             Item::Record(r) => {
@@ -215,38 +214,37 @@ impl Checker {
                 if !r.nodedb_visible && r.header.record_type.kind().is_some() {
                     self.seg_records_after_stop += 1;
                 }
-                if self.seg_first_record {
-                    if let Some(first) = ctx.info.first_lsn {
-                        if h.lsn != first {
-                            self.add(
-                                ctx,
-                                Severity::Corruption,
-                                "segment_name_mismatch",
-                                Some(r.offset),
-                                Some(h.lsn),
-                                format!(
-                                    "first record has LSN {} but the segment name says {first}",
-                                    h.lsn
-                                ),
-                            );
-                        }
-                    }
+                if self.seg_first_record
+                    && let Some(first) = ctx.info.first_lsn
+                    && h.lsn != first
+                {
+                    self.add(
+                        ctx,
+                        Severity::Corruption,
+                        "segment_name_mismatch",
+                        Some(r.offset),
+                        Some(h.lsn),
+                        format!(
+                            "first record has LSN {} but the segment name says {first}",
+                            h.lsn
+                        ),
+                    );
                 }
                 self.seg_first_record = false;
-                if let Some(next) = ctx.next_first_lsn {
-                    if h.lsn >= next {
-                        self.add(
-                            ctx,
-                            Severity::Corruption,
-                            "lsn_beyond_next_segment",
-                            Some(r.offset),
-                            Some(h.lsn),
-                            format!(
-                                "LSN {} is not below the next segment's first LSN {next}",
-                                h.lsn
-                            ),
-                        );
-                    }
+                if let Some(next) = ctx.next_first_lsn
+                    && h.lsn >= next
+                {
+                    self.add(
+                        ctx,
+                        Severity::Corruption,
+                        "lsn_beyond_next_segment",
+                        Some(r.offset),
+                        Some(h.lsn),
+                        format!(
+                            "LSN {} is not below the next segment's first LSN {next}",
+                            h.lsn
+                        ),
+                    );
                 }
                 self.lsn(ctx, r.offset, h.lsn);
                 match h.record_type.kind() {
@@ -267,17 +265,17 @@ impl Checker {
                                 self.add(ctx, Severity::Corruption, "encrypted_without_preamble", Some(r.offset), Some(h.lsn),
                                     "encrypted record in a segment without a preamble: no epoch to decrypt it".into());
                             }
-                        } else if is_fixed_layout(kind) {
-                            if let Decoded::Invalid(e) = payload::decode(Some(kind), r.payload) {
-                                self.add(
-                                    ctx,
-                                    Severity::Warning,
-                                    "payload_invalid",
-                                    Some(r.offset),
-                                    Some(h.lsn),
-                                    format!("{} payload does not decode: {e}", kind.name()),
-                                );
-                            }
+                        } else if is_fixed_layout(kind)
+                            && let Decoded::Invalid(e) = payload::decode(Some(kind), r.payload)
+                        {
+                            self.add(
+                                ctx,
+                                Severity::Warning,
+                                "payload_invalid",
+                                Some(r.offset),
+                                Some(h.lsn),
+                                format!("{} payload does not decode: {e}", kind.name()),
+                            );
                         }
                     }
                 }
@@ -286,22 +284,22 @@ impl Checker {
     }
 
     fn lsn(&mut self, ctx: &SegmentCtx<'_>, offset: u64, lsn: u64) {
-        if let Some(prev) = self.prev_lsn {
-            if lsn != prev.wrapping_add(1) {
-                let (code, what) = if lsn > prev {
-                    ("lsn_gap", "gap")
-                } else {
-                    ("lsn_not_increasing", "does not increase")
-                };
-                self.add(
-                    ctx,
-                    Severity::Corruption,
-                    code,
-                    Some(offset),
-                    Some(lsn),
-                    format!("LSN {what}: {prev} is followed by {lsn}"),
-                );
-            }
+        if let Some(prev) = self.prev_lsn
+            && lsn != prev.wrapping_add(1)
+        {
+            let (code, what) = if lsn > prev {
+                ("lsn_gap", "gap")
+            } else {
+                ("lsn_not_increasing", "does not increase")
+            };
+            self.add(
+                ctx,
+                Severity::Corruption,
+                code,
+                Some(offset),
+                Some(lsn),
+                format!("LSN {what}: {prev} is followed by {lsn}"),
+            );
         }
         self.prev_lsn = Some(lsn);
     }

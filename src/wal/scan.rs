@@ -394,7 +394,7 @@ impl<'a> Iterator for Scanner<'a> {
 /// to the next 4 KiB boundary (or to the end of the file).
 fn zero_fill_len(data: &[u8], at: usize) -> Option<usize> {
     let align = DIRECT_IO_ALIGNMENT as usize;
-    if at % align == 0 {
+    if at.is_multiple_of(align) {
         return None;
     }
     let end = (at.div_ceil(align) * align).min(data.len());

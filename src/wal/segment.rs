@@ -99,14 +99,14 @@ pub fn discover(path: &Path) -> Result<Vec<SegmentInfo>, WalError> {
     for entry in std::fs::read_dir(path).map_err(|e| WalError::io(path, e))? {
         let entry = entry.map_err(|e| WalError::io(path, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(first_lsn) = parse_segment_name(&name) {
-            if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
-                segments.push(SegmentInfo {
-                    path: entry.path(),
-                    name,
-                    first_lsn: Some(first_lsn),
-                });
-            }
+        if let Some(first_lsn) = parse_segment_name(&name)
+            && entry.file_type().map(|t| t.is_file()).unwrap_or(false)
+        {
+            segments.push(SegmentInfo {
+                path: entry.path(),
+                name,
+                first_lsn: Some(first_lsn),
+            });
         }
     }
     segments.sort_by_key(|s| (s.first_lsn, s.name.clone()));

@@ -210,10 +210,10 @@ impl WalWriter {
     /// opens the single file on first use.
     pub fn start_segment(&mut self) -> Result<(), WalError> {
         self.flush()?;
-        if let Some(a) = self.active.as_mut() {
-            if let Some(f) = a.file.take() {
-                f.sync_all().map_err(|e| WalError::io(&a.path, e))?;
-            }
+        if let Some(a) = self.active.as_mut()
+            && let Some(f) = a.file.take()
+        {
+            f.sync_all().map_err(|e| WalError::io(&a.path, e))?;
         }
         let (path, name) = match &self.layout {
             Layout::File(p) => {
@@ -275,10 +275,10 @@ impl WalWriter {
     /// Writes everything buffered and makes it durable (file, then directory entry).
     pub fn sync(&mut self) -> Result<(), WalError> {
         self.flush()?;
-        if let Some(a) = &self.active {
-            if let Some(f) = &a.file {
-                f.sync_all().map_err(|e| WalError::io(&a.path, e))?;
-            }
+        if let Some(a) = &self.active
+            && let Some(f) = &a.file
+        {
+            f.sync_all().map_err(|e| WalError::io(&a.path, e))?;
         }
         if self.dir_dirty {
             let dir = match &self.layout {

@@ -37,10 +37,10 @@ impl<'a> Cursor<'a> {
     }
     fn name(&mut self, limit: Option<usize>) -> Result<String, PayloadError> {
         let n = self.u32()? as usize;
-        if let Some(max) = limit {
-            if n > max {
-                return Err(PayloadError::NameTooLong(n));
-            }
+        if let Some(max) = limit
+            && n > max
+        {
+            return Err(PayloadError::NameTooLong(n));
         }
         let raw = self.take(n)?;
         String::from_utf8(raw.to_vec()).map_err(|_| PayloadError::InvalidUtf8)

@@ -200,14 +200,14 @@ pub fn decode(kind: Option<RecordKind>, b: &[u8]) -> Decoded {
             Err(e) => Decoded::Invalid(e),
         };
     }
-    if kind == RecordKind::Transaction {
-        if let Some(value) = decode_transaction(b) {
-            return Decoded::Form {
-                form: "transaction",
-                value,
-                collection_at: None,
-            };
-        }
+    if kind == RecordKind::Transaction
+        && let Some(value) = decode_transaction(b)
+    {
+        return Decoded::Form {
+            form: "transaction",
+            value,
+            collection_at: None,
+        };
     }
     let mut first_err = None;
     for form in forms_for(kind) {

@@ -172,13 +172,12 @@ pub fn f64_to_json(x: f64) -> Value {
 /// Text stays readable; anything else is shown as hex (plus its MessagePack reading
 /// when it holds exactly one MessagePack value, as document values do).
 pub fn bytes_to_json(b: &[u8]) -> Value {
-    if let Ok(s) = std::str::from_utf8(b) {
-        if !s
+    if let Ok(s) = std::str::from_utf8(b)
+        && !s
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Value::String(s.to_owned());
-        }
+    {
+        return Value::String(s.to_owned());
     }
     let mut obj = Map::new();
     obj.insert("hex".into(), Value::String(hex::encode(b)));
