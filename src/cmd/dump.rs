@@ -9,9 +9,11 @@ use anyhow::{Context, Result};
 use clap::ValueEnum;
 
 use crate::render::{hexdump::hexdump, json, table};
-use crate::wal::log::{Event, walk_segments};
+use std::sync::mpsc::sync_channel;
+
+use crate::wal::log::{Event, for_each_segment, total_size, walk_segments};
 use crate::wal::payload::{self, Decoded};
-use crate::wal::scan::{Item, RecordRef, ScanOptions};
+use crate::wal::scan::{Item, RecordRef, ScanOptions, Scanner};
 use crate::wal::segment::discover;
 use crate::wal::types::{RecordType, parse_record_type};
 
@@ -83,246 +85,369 @@ impl Filter {
             && self.database.is_none_or(|d| h.database_id == d)
     }
 
-    pub fn matches_payload(&self, decoded: Option<&Decoded>) -> bool {
+    /// The collection filter; encrypted payloads cannot be inspected and never match it.
+    pub fn matches_payload(&self, r: &RecordRef<'_>) -> bool {
         match &self.collection {
             None => true,
-            Some(c) => decoded.is_some_and(|d| d.collections().iter().any(|(_, name)| name == c)),
-        }
-    }
-}
-
-/// Writes items in the chosen format. Table output is printed in pages so memory
-/// stays bounded on huge WALs.
-struct Sink<W: Write> {
-    out: W,
-    format: Format,
-    line: Vec<u8>,
-    rows: Vec<Vec<comfy_table::Cell>>,
-    items: u64,
-}
-
-const TABLE_PAGE: usize = 1000;
-
-impl<W: Write> Sink<W> {
-    fn begin(&mut self) -> std::io::Result<()> {
-        if self.format == Format::Json {
-            self.out.write_all(b"[")?;
-        }
-        Ok(())
-    }
-
-    fn emit(&mut self) -> std::io::Result<()> {
-        match self.format {
-            Format::Jsonl => self.line.push(b'\n'),
-            Format::Json => {
-                let sep: &[u8] = if self.items == 0 { b"\n" } else { b",\n" };
-                self.out.write_all(sep)?;
+            Some(c) => {
+                !r.header.record_type.is_encrypted()
+                    && payload::collections(r.header.record_type.kind(), r.payload)
+                        .iter()
+                        .any(|(_, name)| name == c)
             }
-            _ => {}
         }
-        self.items += 1;
-        json::flush_into(&mut self.out, &mut self.line)
-    }
-
-    fn row(&mut self, row: Vec<comfy_table::Cell>) -> std::io::Result<()> {
-        self.rows.push(row);
-        self.items += 1;
-        if self.rows.len() >= TABLE_PAGE {
-            self.flush_table()
-        } else {
-            Ok(())
-        }
-    }
-
-    fn flush_table(&mut self) -> std::io::Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let mut t = table::new_table(&table::DUMP_HEADER);
-        for r in self.rows.drain(..) {
-            t.add_row(r);
-        }
-        table::align_numbers(&mut t, &[0, 3, 4, 9, 10]);
-        writeln!(self.out, "{t}")
-    }
-
-    fn finish(&mut self) -> std::io::Result<()> {
-        match self.format {
-            Format::Json => self
-                .out
-                .write_all(if self.items == 0 { b"]\n" } else { b"\n]\n" })?,
-            Format::Table => {
-                self.flush_table()?;
-                if self.items == 0 {
-                    writeln!(self.out, "(no records)")?;
-                }
-            }
-            _ => {}
-        }
-        self.out.flush()
     }
 }
 
-pub fn run(args: &Args) -> Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut sink = Sink {
-        out: BufWriter::with_capacity(1 << 16, stdout.lock()),
-        format: args.format,
-        line: Vec::with_capacity(1 << 14),
-        rows: Vec::new(),
-        items: 0,
+/// One rendered batch: the bytes, and where each emitted item ends (with whether it
+/// was a record, for `--limit`).
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    ends: Vec<(usize, bool)>,
+}
+
+/// Renders one item as a JSON object (no trailing newline); returns false if filtered out.
+fn render_json(filter: &Filter, seg: &str, item: &Item<'_>, out: &mut Vec<u8>) -> bool {
+    match item {
+        Item::Record(r) => {
+            if !filter.matches_header(r) || !filter.matches_payload(r) {
+                return false;
+            }
+            json::record(out, Some(seg), r, None);
+        }
+        Item::Damage(d) => json::damage(out, Some(seg), d),
+        Item::Padding { offset, len } => json::padding(out, Some(seg), *offset, *len),
+        Item::Preamble(p) => json::preamble(out, Some(seg), p),
+    }
+    true
+}
+
+/// Renders a batch. JSON Lines items end with a newline; JSON array items start with
+/// `,\n` (the writer drops the comma of the very first one).
+fn render_chunk(filter: &Filter, seg: &str, items: &[Item<'_>], array: bool) -> Chunk {
+    let mut c = Chunk {
+        bytes: Vec::with_capacity(1 << 16),
+        ends: Vec::with_capacity(items.len()),
     };
-    sink.begin()?;
-    let mut remaining = args.filter.limit.unwrap_or(u64::MAX);
+    for item in items {
+        let mark = c.bytes.len();
+        if array {
+            c.bytes.extend_from_slice(b",\n");
+        }
+        if render_json(filter, seg, item, &mut c.bytes) {
+            if !array {
+                c.bytes.push(b'\n');
+            }
+            c.ends
+                .push((c.bytes.len(), matches!(item, Item::Record(_))));
+        } else {
+            c.bytes.truncate(mark);
+        }
+    }
+    c
+}
+
+/// Streams JSON / JSON Lines output, keeping item order.
+struct JsonOut<W: Write> {
+    out: W,
+    array: bool,
+    items: u64,
+    remaining: u64,
+}
+
+impl<W: Write> JsonOut<W> {
+    fn write_chunk(&mut self, c: &Chunk) -> std::io::Result<()> {
+        // Everything up to the item that exhausts --limit goes out in one write.
+        let mut cut = 0;
+        let first = self.items == 0;
+        for &(end, is_record) in &c.ends {
+            if self.remaining == 0 {
+                break;
+            }
+            if is_record {
+                self.remaining -= 1;
+            }
+            self.items += 1;
+            cut = end;
+        }
+        let skip = usize::from(self.array && first && cut > 0);
+        self.out.write_all(&c.bytes[skip..cut])
+    }
+}
+
+/// A rendering batch ends after this many items or payload bytes: small enough to
+/// keep memory flat, large enough to amortise the hand-off between threads.
+const BATCH_ITEMS: usize = 256;
+const BATCH_BYTES: usize = 256 << 10;
+
+fn dump_json(args: &Args) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut sink = JsonOut {
+        out: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        array: args.format == Format::Json,
+        items: 0,
+        remaining: args.filter.limit.unwrap_or(u64::MAX),
+    };
+    if sink.array {
+        sink.out.write_all(b"[")?;
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let opts = ScanOptions {
         stop_at_damage: args.stop_at_damage,
+        ..Default::default()
     };
     for path in &args.paths {
         let segments =
             discover(path).with_context(|| format!("cannot open WAL {}", path.display()))?;
-        let total = crate::wal::log::total_size(&segments);
-        let pb = super::progress_bar(total);
+        let pb = super::progress_bar(total_size(&segments));
         let mut done_bytes = 0u64;
-        let mut write_err: Option<std::io::Error> = None;
-        walk_segments(&segments, opts, &mut |ev| {
-            if remaining == 0 {
-                return ControlFlow::Break(());
-            }
-            let res = match ev {
-                Event::SegmentStart(_) => Ok(()),
-                Event::SegmentEnd(ctx, _) => {
-                    done_bytes += ctx.size;
-                    pb.set_position(done_bytes);
-                    Ok(())
+        for_each_segment(&segments, |ctx, data| -> Result<ControlFlow<()>> {
+            let seg = ctx.info.name.as_str();
+            let filter = &args.filter;
+            std::thread::scope(|s| -> Result<()> {
+                let mut jobs = Vec::with_capacity(workers);
+                let mut results = Vec::with_capacity(workers);
+                for _ in 0..workers {
+                    let (job_tx, job_rx) = sync_channel::<Vec<Item<'_>>>(2);
+                    let (res_tx, res_rx) = sync_channel::<Chunk>(2);
+                    let array = sink.array;
+                    s.spawn(move || {
+                        for batch in job_rx {
+                            if res_tx
+                                .send(render_chunk(filter, seg, &batch, array))
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                    });
+                    jobs.push(job_tx);
+                    results.push(res_rx);
                 }
-                Event::Item(ctx, item) => {
-                    if let Item::Record(r) = &item
-                        && r.header.lsn % 4096 == 0
-                    {
-                        pb.set_position(done_bytes + r.offset);
+                let (mut sent, mut written) = (0usize, 0usize);
+                let mut outcome = Ok(());
+                let mut batch = Vec::with_capacity(BATCH_ITEMS);
+                let mut batch_bytes = 0;
+                let mut scanner = Scanner::new(
+                    data,
+                    ScanOptions {
+                        keep_pages: true,
+                        ..opts
+                    },
+                );
+                // Scan position at the end of each batch in flight, to release its pages
+                // once it is written.
+                let mut batch_ends = std::collections::VecDeque::new();
+                let mut released = 0usize;
+                loop {
+                    let item = scanner.next();
+                    let end = item.is_none();
+                    if let Some(item) = item {
+                        if let Item::Record(r) = &item {
+                            batch_bytes += r.payload.len();
+                        }
+                        batch.push(item);
                     }
-                    emit_item(
-                        &mut sink,
-                        &args.filter,
-                        &ctx.info.name,
-                        &item,
-                        &mut remaining,
-                    )
+                    if batch.len() >= BATCH_ITEMS
+                        || batch_bytes >= BATCH_BYTES
+                        || (end && !batch.is_empty())
+                    {
+                        batch_bytes = 0;
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ITEMS));
+                        jobs[sent % workers].send(full).expect("worker alive");
+                        batch_ends.push_back(scanner.position() as usize);
+                        sent += 1;
+                        pb.set_position(done_bytes + scanner.position());
+                    }
+                    // Keep at most two batches per worker in flight, then write in order.
+                    while written < sent && (end || sent - written >= 2 * workers) {
+                        let chunk = results[written % workers].recv().expect("worker alive");
+                        written += 1;
+                        let end = batch_ends.pop_front().unwrap_or(released);
+                        data.release(released, end);
+                        released = end;
+                        if outcome.is_ok() {
+                            outcome = sink.write_chunk(&chunk);
+                        }
+                    }
+                    if end || sink.remaining == 0 || outcome.is_err() {
+                        break;
+                    }
                 }
-            };
-            match res {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    write_err = Some(e);
-                    ControlFlow::Break(())
+                drop(jobs);
+                // Drain what is still in flight so the workers can finish.
+                while written < sent {
+                    let _ = results[written % workers].recv();
+                    written += 1;
                 }
-            }
+                data.release(released, data.bytes().len());
+                outcome.context("writing output")
+            })?;
+            done_bytes += ctx.size;
+            pb.set_position(done_bytes);
+            Ok(if sink.remaining == 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
         })
         .with_context(|| format!("cannot read WAL {}", path.display()))?;
         pb.finish_and_clear();
+        if sink.remaining == 0 {
+            break;
+        }
+    }
+    if sink.array {
+        sink.out
+            .write_all(if sink.items == 0 { b"]\n" } else { b"\n]\n" })?;
+    }
+    sink.out.flush().context("writing output")?;
+    Ok(())
+}
+
+/// Table and hex output: for people, so sequential and paged.
+fn dump_human(args: &Args) -> Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut rows: Vec<Vec<comfy_table::Cell>> = Vec::new();
+    let mut shown = 0u64;
+    let mut remaining = args.filter.limit.unwrap_or(u64::MAX);
+    let opts = ScanOptions {
+        stop_at_damage: args.stop_at_damage,
+        ..Default::default()
+    };
+    let flush_table =
+        |out: &mut BufWriter<_>, rows: &mut Vec<Vec<comfy_table::Cell>>| -> std::io::Result<()> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut t = table::new_table(&table::DUMP_HEADER);
+            for r in rows.drain(..) {
+                t.add_row(r);
+            }
+            table::align_numbers(&mut t, &[0, 3, 4, 9, 10]);
+            writeln!(out, "{t}")
+        };
+    for path in &args.paths {
+        let segments =
+            discover(path).with_context(|| format!("cannot open WAL {}", path.display()))?;
+        let mut write_err = None;
+        walk_segments(&segments, opts, &mut |ev| {
+            let Event::Item(ctx, item) = ev else {
+                return ControlFlow::Continue(());
+            };
+            let seg = ctx.info.name.as_str();
+            let res = (|| -> std::io::Result<()> {
+                let row = match (&item, args.format) {
+                    (Item::Record(r), _)
+                        if !args.filter.matches_header(r) || !args.filter.matches_payload(r) =>
+                    {
+                        return Ok(());
+                    }
+                    (Item::Record(r), Format::Table) => {
+                        let (decoded, error) = decode_record(r);
+                        table::record_row(
+                            seg,
+                            r,
+                            table::payload_summary(decoded.as_ref(), r.payload, error),
+                        )
+                    }
+                    (Item::Record(r), _) => {
+                        let h = &r.header;
+                        let name = h.record_type.kind().map_or_else(
+                            || format!("0x{:08x}", h.record_type.0),
+                            |k| k.name().to_string(),
+                        );
+                        writeln!(
+                            out,
+                            "# {seg} offset {} lsn {} {name} payload_len {}",
+                            r.offset, h.lsn, h.payload_len
+                        )?;
+                        let mut bytes = h.encode().to_vec();
+                        bytes.extend_from_slice(r.payload);
+                        out.write_all(hexdump(r.offset, &bytes).as_bytes())?;
+                        remaining -= 1;
+                        shown += 1;
+                        return Ok(());
+                    }
+                    (Item::Damage(d), Format::Table) => table::damage_row(seg, d),
+                    (Item::Damage(d), _) => {
+                        let lsn = d.lsn().map(|l| format!(" lsn {l}")).unwrap_or_default();
+                        return writeln!(
+                            out,
+                            "# {seg} offset {}{lsn} DAMAGE {} ({} bytes)",
+                            d.offset,
+                            d.kind.as_str(),
+                            d.len
+                        );
+                    }
+                    (Item::Padding { offset, len }, Format::Table) => {
+                        table::plain_row(seg, *offset, "PADDING", format!("{len} zero bytes"))
+                    }
+                    (Item::Padding { offset, len }, _) => {
+                        return writeln!(out, "# {seg} offset {offset} PADDING ({len} zero bytes)");
+                    }
+                    (Item::Preamble(p), Format::Table) => table::plain_row(
+                        seg,
+                        0,
+                        "PREAMBLE",
+                        format!("epoch {}", hex::encode(p.epoch)),
+                    ),
+                    (Item::Preamble(p), _) => {
+                        return writeln!(
+                            out,
+                            "# {seg} offset 0 PREAMBLE epoch {}",
+                            hex::encode(p.epoch)
+                        );
+                    }
+                };
+                if matches!(item, Item::Record(_)) {
+                    remaining -= 1;
+                }
+                shown += 1;
+                rows.push(row);
+                if rows.len() >= TABLE_PAGE {
+                    flush_table(&mut out, &mut rows)
+                } else {
+                    Ok(())
+                }
+            })();
+            if let Err(e) = res {
+                write_err = Some(e);
+                return ControlFlow::Break(());
+            }
+            if remaining == 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .with_context(|| format!("cannot read WAL {}", path.display()))?;
         if let Some(e) = write_err {
             return Err(e).context("writing output");
         }
+        if remaining == 0 {
+            break;
+        }
     }
-    sink.finish().context("writing output")?;
-    Ok(ExitCode::SUCCESS)
+    flush_table(&mut out, &mut rows)?;
+    if shown == 0 && args.format == Format::Table {
+        writeln!(out, "(no records)")?;
+    }
+    out.flush().context("writing output")
 }
 
-fn emit_item<W: Write>(
-    sink: &mut Sink<W>,
-    filter: &Filter,
-    seg: &str,
-    item: &Item<'_>,
-    remaining: &mut u64,
-) -> std::io::Result<()> {
-    match item {
-        Item::Record(r) => {
-            if !filter.matches_header(r) {
-                return Ok(());
-            }
-            let (decoded, error) = decode_record(r);
-            if !filter.matches_payload(decoded.as_ref()) {
-                return Ok(());
-            }
-            *remaining -= 1;
-            match sink.format {
-                Format::Json | Format::Jsonl => {
-                    json::record(&mut sink.line, Some(seg), r, None, decoded.as_ref(), error);
-                    sink.emit()
-                }
-                Format::Table => {
-                    let summary = table::payload_summary(decoded.as_ref(), r.payload, error);
-                    sink.row(table::record_row(seg, r, summary))
-                }
-                Format::Hex => {
-                    let h = &r.header;
-                    let name = h
-                        .record_type
-                        .kind()
-                        .map(|k| k.name().to_string())
-                        .unwrap_or_else(|| format!("0x{:08x}", h.record_type.0));
-                    writeln!(
-                        sink.out,
-                        "# {seg} offset {} lsn {} {name} payload_len {}",
-                        r.offset, h.lsn, h.payload_len
-                    )?;
-                    let mut bytes = h.encode().to_vec();
-                    bytes.extend_from_slice(r.payload);
-                    sink.out.write_all(hexdump(r.offset, &bytes).as_bytes())
-                }
-            }
-        }
-        Item::Damage(d) => match sink.format {
-            Format::Json | Format::Jsonl => {
-                json::damage(&mut sink.line, Some(seg), d);
-                sink.emit()
-            }
-            Format::Table => sink.row(table::damage_row(seg, d)),
-            Format::Hex => {
-                let lsn = d.lsn().map(|l| format!(" lsn {l}")).unwrap_or_default();
-                writeln!(
-                    sink.out,
-                    "# {seg} offset {}{lsn} DAMAGE {} ({} bytes)",
-                    d.offset,
-                    d.kind.as_str(),
-                    d.len
-                )
-            }
-        },
-        Item::Padding { offset, len } => match sink.format {
-            Format::Json | Format::Jsonl => {
-                json::padding(&mut sink.line, Some(seg), *offset, *len);
-                sink.emit()
-            }
-            Format::Table => sink.row(table::plain_row(
-                seg,
-                *offset,
-                "PADDING",
-                format!("{len} zero bytes"),
-            )),
-            Format::Hex => writeln!(
-                sink.out,
-                "# {seg} offset {offset} PADDING ({len} zero bytes)"
-            ),
-        },
-        Item::Preamble(p) => match sink.format {
-            Format::Json | Format::Jsonl => {
-                json::preamble(&mut sink.line, Some(seg), p);
-                sink.emit()
-            }
-            Format::Table => sink.row(table::plain_row(
-                seg,
-                0,
-                "PREAMBLE",
-                format!("epoch {}", hex::encode(p.epoch)),
-            )),
-            Format::Hex => writeln!(
-                sink.out,
-                "# {seg} offset 0 PREAMBLE epoch {}",
-                hex::encode(p.epoch)
-            ),
-        },
+/// Rows per printed table page, so memory stays bounded on huge WALs.
+const TABLE_PAGE: usize = 1000;
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    match args.format {
+        Format::Json | Format::Jsonl => dump_json(args)?,
+        Format::Table | Format::Hex => dump_human(args)?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Decodes a record's payload; encrypted payloads stay undecoded until a key is given.

@@ -65,8 +65,9 @@ pub fn collect(args: &Args) -> Result<Stats> {
                 Event::Item(_, Item::Record(r)) => {
                     stats.record(&r);
                     if args.by_collection && !r.header.record_type.is_encrypted() {
-                        let decoded = payload::decode(r.header.record_type.kind(), r.payload);
-                        for (tenant, c) in decoded.collections() {
+                        for (tenant, c) in
+                            payload::collections(r.header.record_type.kind(), r.payload)
+                        {
                             stats.collection(
                                 tenant.unwrap_or(r.header.tenant_id),
                                 &c,
@@ -116,7 +117,11 @@ fn tally_table(first: &str, rows: Vec<(String, &Tally)>, total: &Tally) -> comfy
             Cell::new(x.bytes),
             Cell::new(percent(x.bytes, total.bytes)),
             Cell::new(x.payload_bytes),
-            Cell::new(x.bytes.checked_div(x.records).map_or_else(|| "-".into(), human_bytes)),
+            Cell::new(
+                x.bytes
+                    .checked_div(x.records)
+                    .map_or_else(|| "-".into(), human_bytes),
+            ),
         ]
     };
     for (label, x) in rows {

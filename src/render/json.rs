@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::wal::payload::Decoded;
+use crate::wal::payload::{self, Rendered};
 use crate::wal::scan::{Damage, RecordRef};
 use crate::wal::segment::Preamble;
 
@@ -21,7 +21,7 @@ impl<'a> Obj<'a> {
         str_lit(out, kind);
         Obj { out, first: false }
     }
-    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+    pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
@@ -60,7 +60,7 @@ impl<'a> Obj<'a> {
     pub fn hex(&mut self, k: &str, bytes: &[u8]) -> &mut Self {
         let out = self.key(k);
         out.push(b'"');
-        hex_into(out, bytes);
+        payload::schema::write_hex(out, bytes);
         out.push(b'"');
         self
     }
@@ -82,15 +82,6 @@ pub fn str_lit(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
 }
 
-pub fn hex_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[(b >> 4) as usize]);
-        out.push(DIGITS[(b & 15) as usize]);
-    }
-}
-
 /// The record object of the `dump --format jsonl` contract. `plaintext` is the
 /// decrypted payload of an encrypted record, when a key was given.
 pub fn record(
@@ -98,8 +89,6 @@ pub fn record(
     segment: Option<&str>,
     r: &RecordRef<'_>,
     plaintext: Option<&[u8]>,
-    decoded: Option<&Decoded>,
-    payload_error: Option<&str>,
 ) {
     let h = &r.header;
     let mut o = Obj::new(out, "record");
@@ -120,14 +109,32 @@ pub fn record(
     if let Some(p) = plaintext {
         o.hex("plaintext_hex", p);
     }
-    match decoded.and_then(Decoded::to_json) {
-        Some(v) => o.value("payload", &v),
-        None => o.raw("payload", "null"),
+    let readable = if h.record_type.is_encrypted() {
+        plaintext
+    } else {
+        Some(r.payload)
     };
-    let err = payload_error
-        .map(str::to_owned)
-        .or_else(|| decoded.and_then(Decoded::error).map(|e| e.to_string()));
-    if let Some(e) = err {
+    let error = match readable {
+        None => Some("encrypted payload; no key given".to_string()),
+        Some(bytes) => {
+            let out = o.key("payload");
+            match payload::render(h.record_type.kind(), bytes, out) {
+                Rendered::Invalid(e) => {
+                    out.extend_from_slice(b"null");
+                    Some(e.to_string())
+                }
+                Rendered::Opaque => {
+                    out.extend_from_slice(b"null");
+                    None
+                }
+                _ => None,
+            }
+        }
+    };
+    if readable.is_none() {
+        o.raw("payload", "null");
+    }
+    if let Some(e) = error {
         o.str("payload_error", &e);
     }
     o.end();

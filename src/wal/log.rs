@@ -46,29 +46,18 @@ pub fn walk_segments(
     opts: ScanOptions,
     visit: &mut dyn FnMut(Event<'_, '_>) -> ControlFlow<()>,
 ) -> Result<(), WalError> {
-    for (index, info) in segments.iter().enumerate() {
-        let data = SegmentData::open(&info.path)?;
-        let ctx = SegmentCtx {
-            info,
-            index,
-            count: segments.len(),
-            size: data.bytes().len() as u64,
-            next_first_lsn: segments.get(index + 1).and_then(|s| s.first_lsn),
-        };
-        if visit(Event::SegmentStart(&ctx)).is_break() {
-            return Ok(());
+    for_each_segment(segments, |ctx, data| {
+        if visit(Event::SegmentStart(ctx)).is_break() {
+            return Ok::<_, WalError>(ControlFlow::Break(()));
         }
-        let mut scanner = Scanner::new(&data, opts);
+        let mut scanner = Scanner::new(data, opts);
         for item in scanner.by_ref() {
-            if visit(Event::Item(&ctx, item)).is_break() {
-                return Ok(());
+            if visit(Event::Item(ctx, item)).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
-        if visit(Event::SegmentEnd(&ctx, &scanner.nodedb)).is_break() {
-            return Ok(());
-        }
-    }
-    Ok(())
+        Ok(visit(Event::SegmentEnd(ctx, &scanner.nodedb)))
+    })
 }
 
 /// Total bytes of all segments behind `paths` (for progress reporting).
@@ -78,4 +67,26 @@ pub fn total_size(segments: &[SegmentInfo]) -> u64 {
         .filter_map(|s| std::fs::metadata(&s.path).ok())
         .map(|m| m.len())
         .sum()
+}
+
+/// Opens each segment in turn and hands its bytes to `f`, which may scan them however
+/// it likes (e.g. on several threads); stops when `f` breaks.
+pub fn for_each_segment<E: From<WalError>>(
+    segments: &[SegmentInfo],
+    mut f: impl FnMut(&SegmentCtx<'_>, &SegmentData) -> Result<ControlFlow<()>, E>,
+) -> Result<(), E> {
+    for (index, info) in segments.iter().enumerate() {
+        let data = SegmentData::open(&info.path)?;
+        let ctx = SegmentCtx {
+            info,
+            index,
+            count: segments.len(),
+            size: data.bytes().len() as u64,
+            next_first_lsn: segments.get(index + 1).and_then(|s| s.first_lsn),
+        };
+        if f(&ctx, &data)?.is_break() {
+            break;
+        }
+    }
+    Ok(())
 }

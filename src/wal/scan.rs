@@ -132,6 +132,9 @@ pub struct NodeDbView {
 pub struct ScanOptions {
     /// End the scan at the first point where NodeDB's reader stops.
     pub stop_at_damage: bool,
+    /// Leave resident pages alone: set when items are consumed later (on other threads),
+    /// and the consumer releases them itself with `SegmentData::release`.
+    pub keep_pages: bool,
 }
 
 pub struct Scanner<'a> {
@@ -154,7 +157,7 @@ enum Resume {
 }
 
 /// Resident pages behind the cursor are released in steps of this size.
-const RELEASE_STEP: usize = 8 << 20;
+const RELEASE_STEP: usize = 4 << 20;
 
 impl<'a> Scanner<'a> {
     pub fn new(seg: &'a SegmentData, opts: ScanOptions) -> Self {
@@ -191,7 +194,9 @@ impl<'a> Scanner<'a> {
 
     fn finish(&mut self) {
         self.done = true;
-        self.seg.release(self.released_to, self.data.len());
+        if !self.opts.keep_pages {
+            self.seg.release(self.released_to, self.data.len());
+        }
     }
 
     fn damage(
@@ -252,7 +257,7 @@ impl<'a> Scanner<'a> {
                 return Some(Item::Preamble(p));
             }
         }
-        if self.pos >= self.released_to + RELEASE_STEP {
+        if !self.opts.keep_pages && self.pos >= self.released_to + RELEASE_STEP {
             self.seg.release(self.released_to, self.pos);
             self.released_to = self.pos;
         }
@@ -497,6 +502,7 @@ mod tests {
             data,
             ScanOptions {
                 stop_at_damage: true,
+                ..Default::default()
             },
         );
         assert_eq!(items, ["rec@0", "checksum_mismatch@55+110"]);

@@ -65,17 +65,28 @@ impl FixedPayload {
 #[derive(Clone, Debug)]
 pub enum Decoded {
     Fixed(FixedPayload),
-    /// One of the established MessagePack shapes of the record's type.
+    /// One of the established MessagePack shapes of the record's type, as JSON text.
     Form {
         form: &'static str,
-        value: Value,
-        collection_at: Option<usize>,
+        json: String,
     },
-    /// Valid MessagePack, but in no established shape of the type.
-    Generic(Value),
+    /// Valid MessagePack in no established shape of the type, as JSON text.
+    Generic(String),
     /// No schema applies and it is not a single MessagePack value (CRDT deltas, raw bytes).
     Opaque,
     /// The type has a fixed layout (or version byte) and these bytes break it.
+    Invalid(PayloadError),
+}
+
+/// What `render` wrote.
+#[derive(Clone, Debug)]
+pub enum Rendered {
+    Fixed(FixedPayload),
+    Form(&'static str),
+    Generic,
+    /// Nothing was written.
+    Opaque,
+    /// Nothing was written.
     Invalid(PayloadError),
 }
 
@@ -84,12 +95,8 @@ impl Decoded {
     pub fn to_json(&self) -> Option<Value> {
         match self {
             Decoded::Fixed(p) => Some(p.to_json()),
-            Decoded::Form { form, value, .. } => Some(with_form(form, value.clone())),
-            Decoded::Generic(v) => {
-                let mut m = Map::new();
-                m.insert("form".into(), Value::String("msgpack".into()));
-                m.insert("value".into(), v.clone());
-                Some(Value::Object(m))
+            Decoded::Form { json, .. } | Decoded::Generic(json) => {
+                Some(serde_json::from_str(json).expect("decoders emit valid JSON"))
             }
             Decoded::Opaque | Decoded::Invalid(_) => None,
         }
@@ -101,58 +108,6 @@ impl Decoded {
             _ => None,
         }
     }
-
-    /// `(tenant override, collection)` pairs this payload writes to, per §4.4. A tenant
-    /// of `None` means "the header's tenant".
-    pub fn collections(&self) -> Vec<(Option<u64>, String)> {
-        let s = |v: &Value| v.as_str().map(str::to_owned);
-        match self {
-            Decoded::Fixed(FixedPayload::CollectionTombstoned(t)) => {
-                vec![(None, t.collection.clone())]
-            }
-            Decoded::Fixed(FixedPayload::TemporalPurge(t)) => vec![(None, t.name.clone())],
-            Decoded::Fixed(FixedPayload::SurrogateBind(b)) => vec![(None, b.collection.clone())],
-            Decoded::Form {
-                form,
-                value,
-                collection_at,
-            } => match *form {
-                "array_put" | "array_delete" | "array_flush" => {
-                    let id = &value["array_id"];
-                    s(&id["name"])
-                        .map(|c| vec![(id["tenant_id"].as_u64(), c)])
-                        .unwrap_or_default()
-                }
-                "transaction" => value["sub_records"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|sub| {
-                        if let Some(entry) = sub.get("entry") {
-                            let write = entry["write"].as_object()?.values().next()?;
-                            Some((entry["tenant_id"].as_u64(), s(&write["collection"])?))
-                        } else {
-                            Some((None, s(&sub.get("payload")?["collection"])?))
-                        }
-                    })
-                    .collect(),
-                _ if collection_at.is_some() => s(&value["collection"])
-                    .map(|c| vec![(None, c)])
-                    .unwrap_or_default(),
-                _ => vec![],
-            },
-            _ => vec![],
-        }
-    }
-}
-
-fn with_form(form: &str, value: Value) -> Value {
-    let mut m = Map::new();
-    m.insert("form".into(), Value::String(form.into()));
-    if let Value::Object(fields) = value {
-        m.extend(fields);
-    }
-    Value::Object(m)
 }
 
 fn fixed_decode(kind: RecordKind, b: &[u8]) -> Option<Result<FixedPayload, PayloadError>> {
@@ -169,7 +124,8 @@ fn fixed_decode(kind: RecordKind, b: &[u8]) -> Option<Result<FixedPayload, Paylo
     })
 }
 
-fn decode_form(form: &'static Form, b: &[u8]) -> Result<Value, PayloadError> {
+/// Writes `{"form":"<name>", fields…}` for one established shape.
+fn write_form(form: &'static Form, b: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadError> {
     let body = match form.version_byte {
         Some(v) => match b.split_first() {
             Some((&got, rest)) if got == v => rest,
@@ -178,54 +134,88 @@ fn decode_form(form: &'static Form, b: &[u8]) -> Result<Value, PayloadError> {
         },
         None => b,
     };
-    let value = schema::decode_complete(form.ty, body)?;
-    Ok(match form.whole {
-        Some(field) => {
-            let mut m = Map::new();
-            m.insert(field.into(), value);
-            Value::Object(m)
+    out.extend_from_slice(b"{\"form\":");
+    schema::write_str(out, form.name);
+    let mut d = msgpack::Decoder::new(body);
+    match (form.whole, form.ty) {
+        (Some(field), ty) => {
+            out.push(b',');
+            schema::write_str(out, field);
+            out.push(b':');
+            schema::write(ty, &mut d, out)?;
         }
-        None => value,
-    })
+        (None, schema::Ty::Tuple(fields)) => schema::write_fields(fields, &mut d, out, false)?,
+        (None, _) => unreachable!("forms without `whole` are tuples"),
+    }
+    if d.remaining() != 0 {
+        return Err(PayloadError::TrailingBytes(d.remaining()));
+    }
+    out.push(b'}');
+    Ok(())
 }
 
-/// Decodes a plaintext payload of a record of type `kind` (`None` = unknown type).
-pub fn decode(kind: Option<RecordKind>, b: &[u8]) -> Decoded {
+/// Writes the JSON of a plaintext payload of type `kind` (`None` = unknown type) into
+/// `out`. Opaque and invalid payloads write nothing. This is the hot path of `dump`.
+pub fn render(kind: Option<RecordKind>, b: &[u8], out: &mut Vec<u8>) -> Rendered {
     let Some(kind) = kind else {
-        return generic_or_opaque(b);
+        return render_generic(b, out);
     };
     if let Some(r) = fixed_decode(kind, b) {
         return match r {
-            Ok(p) => Decoded::Fixed(p),
-            Err(e) => Decoded::Invalid(e),
+            Ok(p) => {
+                serde_json::to_writer(&mut *out, &p.to_json())
+                    .expect("writing to a Vec cannot fail");
+                Rendered::Fixed(p)
+            }
+            Err(e) => Rendered::Invalid(e),
         };
     }
     if kind == RecordKind::Transaction
         && let Some(value) = decode_transaction(b)
     {
-        return Decoded::Form {
-            form: "transaction",
-            value,
-            collection_at: None,
-        };
+        serde_json::to_writer(&mut *out, &value).expect("writing to a Vec cannot fail");
+        return Rendered::Form("transaction");
     }
-    let mut first_err = None;
+    let mark = out.len();
     for form in forms_for(kind) {
-        match decode_form(form, b) {
-            Ok(value) => {
-                return Decoded::Form {
-                    form: form.name,
-                    value,
-                    collection_at: form.collection_at,
-                };
+        match write_form(form, b, out) {
+            Ok(()) => return Rendered::Form(form.name),
+            Err(e @ PayloadError::ArrayVersion(_)) => {
+                out.truncate(mark);
+                return Rendered::Invalid(e);
             }
-            Err(e @ PayloadError::ArrayVersion(_)) => return Decoded::Invalid(e),
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
+            Err(_) => out.truncate(mark),
         }
     }
-    generic_or_opaque(b)
+    render_generic(b, out)
+}
+
+fn render_generic(b: &[u8], out: &mut Vec<u8>) -> Rendered {
+    let mark = out.len();
+    out.extend_from_slice(b"{\"form\":\"msgpack\",\"value\":");
+    if schema::write_generic_complete(out, b) {
+        out.push(b'}');
+        Rendered::Generic
+    } else {
+        out.truncate(mark);
+        Rendered::Opaque
+    }
+}
+
+/// Decodes a plaintext payload of a record of type `kind` (`None` = unknown type).
+pub fn decode(kind: Option<RecordKind>, b: &[u8]) -> Decoded {
+    let mut out = Vec::new();
+    let text = |out: Vec<u8>| String::from_utf8(out).expect("decoders emit UTF-8");
+    match render(kind, b, &mut out) {
+        Rendered::Fixed(p) => Decoded::Fixed(p),
+        Rendered::Form(form) => Decoded::Form {
+            form,
+            json: text(out),
+        },
+        Rendered::Generic => Decoded::Generic(text(out)),
+        Rendered::Opaque => Decoded::Opaque,
+        Rendered::Invalid(e) => Decoded::Invalid(e),
+    }
 }
 
 /// Transaction payload (§4.3.6): `[[sub_type, bytes[]]*]`. NodeDB's server puts a
@@ -244,8 +234,12 @@ fn decode_transaction(b: &[u8]) -> Option<Value> {
         let bytes = d.byte_array().ok()?;
         let mut obj = Map::new();
         obj.insert("sub_type".into(), Value::from(sub_type));
-        if let Ok(entry) = schema::decode_complete(&forms::REPLICATED_ENTRY, &bytes) {
-            obj.insert("entry".into(), entry);
+        let mut entry = Vec::new();
+        if schema::write_complete(&forms::REPLICATED_ENTRY, &bytes, &mut entry).is_ok() {
+            obj.insert(
+                "entry".into(),
+                serde_json::from_slice(&entry).expect("valid JSON"),
+            );
         } else {
             let kind = u32::try_from(sub_type).ok().and_then(RecordKind::from_code);
             let json = decode(kind, &bytes)
@@ -262,8 +256,132 @@ fn decode_transaction(b: &[u8]) -> Option<Value> {
         return None;
     }
     let mut m = Map::new();
+    m.insert("form".into(), Value::String("transaction".into()));
     m.insert("sub_records".into(), Value::Array(subs));
     Some(Value::Object(m))
+}
+
+/// `(tenant override, collection)` pairs a payload writes to, per §4.4, read straight
+/// from the bytes (no full decode). A tenant of `None` means "the header's tenant".
+pub fn collections(kind: Option<RecordKind>, b: &[u8]) -> Vec<(Option<u64>, String)> {
+    let Some(kind) = kind else { return Vec::new() };
+    match kind {
+        RecordKind::CollectionTombstoned => CollectionTombstone::decode(b)
+            .map(|t| vec![(None, t.collection)])
+            .unwrap_or_default(),
+        RecordKind::TemporalPurge => TemporalPurge::decode(b)
+            .map(|t| vec![(None, t.name)])
+            .unwrap_or_default(),
+        RecordKind::SurrogateBind => SurrogateBind::decode(b)
+            .map(|t| vec![(None, t.collection)])
+            .unwrap_or_default(),
+        RecordKind::ArrayPut | RecordKind::ArrayDelete | RecordKind::ArrayFlush => {
+            let body = if kind == RecordKind::ArrayFlush {
+                b
+            } else {
+                match b.split_first() {
+                    Some((&forms::ARRAY_WAL_VERSION, rest)) => rest,
+                    _ => return Vec::new(),
+                }
+            };
+            let mut d = msgpack::Decoder::new(body);
+            let id = (|| {
+                d.array_len().ok()?;
+                if d.array_len().ok()? != 2 {
+                    return None;
+                }
+                Some((d.uint().ok()?, d.str().ok()?.to_owned()))
+            })();
+            id.map(|(t, name)| vec![(Some(t), name)])
+                .unwrap_or_default()
+        }
+        RecordKind::Transaction => decode_transaction(b)
+            .map(|v| {
+                v["sub_records"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|sub| match sub.get("entry") {
+                        Some(entry) => {
+                            let write = entry["write"].as_object()?.values().next()?;
+                            Some((
+                                entry["tenant_id"].as_u64(),
+                                write["collection"].as_str()?.to_owned(),
+                            ))
+                        }
+                        None => {
+                            Some((None, sub.get("payload")?["collection"].as_str()?.to_owned()))
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => {
+            let forms = forms_for(kind);
+            if forms.iter().all(|f| f.collection_at.is_none()) {
+                return Vec::new();
+            }
+            let mut d = msgpack::Decoder::new(b);
+            let Ok(n) = d.array_len() else {
+                return Vec::new();
+            };
+            let Ok(first) = d.str() else {
+                return Vec::new();
+            };
+            // A KV discriminator with its family's arity moves the collection to element 1.
+            let at = forms
+                .iter()
+                .find_map(|f| match f.ty {
+                    schema::Ty::Tuple(fields) => match fields.first() {
+                        Some(schema::Field(_, schema::Ty::Const(c)))
+                            if *c == first && fields.len() == n =>
+                        {
+                            Some(f.collection_at)
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .unwrap_or(Some(0));
+            match at {
+                Some(0) => vec![(None, first.to_owned())],
+                Some(1) => d
+                    .str()
+                    .map(|c| vec![(None, c.to_owned())])
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- encoding
+
+fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a Value, PayloadError> {
+    obj.get(name)
+        .ok_or_else(|| PayloadError::Schema(format!("{name}: missing")))
+}
+fn uint_field<T: TryFrom<u64>>(obj: &Map<String, Value>, name: &str) -> Result<T, PayloadError> {
+    field(obj, name)?
+        .as_u64()
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or_else(|| {
+            PayloadError::Schema(format!(
+                "{name}: expected an unsigned integer of {} bits",
+                size_of::<T>() * 8
+            ))
+        })
+}
+fn i64_field(obj: &Map<String, Value>, name: &str) -> Result<i64, PayloadError> {
+    field(obj, name)?
+        .as_i64()
+        .ok_or_else(|| PayloadError::Schema(format!("{name}: expected a signed 64-bit integer")))
+}
+fn str_field(obj: &Map<String, Value>, name: &str) -> Result<String, PayloadError> {
+    field(obj, name)?
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| PayloadError::Schema(format!("{name}: expected a string")))
 }
 
 fn encode_transaction(obj: &Map<String, Value>) -> Result<Vec<u8>, PayloadError> {
@@ -304,42 +422,6 @@ fn encode_transaction(obj: &Map<String, Value>) -> Result<Vec<u8>, PayloadError>
         e.byte_array(&bytes);
     }
     Ok(e.buf)
-}
-
-fn generic_or_opaque(b: &[u8]) -> Decoded {
-    match schema::generic_complete(b) {
-        Some(v) => Decoded::Generic(v),
-        None => Decoded::Opaque,
-    }
-}
-
-// ---------------------------------------------------------------- encoding
-
-fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a Value, PayloadError> {
-    obj.get(name)
-        .ok_or_else(|| PayloadError::Schema(format!("{name}: missing")))
-}
-fn uint_field<T: TryFrom<u64>>(obj: &Map<String, Value>, name: &str) -> Result<T, PayloadError> {
-    field(obj, name)?
-        .as_u64()
-        .and_then(|v| T::try_from(v).ok())
-        .ok_or_else(|| {
-            PayloadError::Schema(format!(
-                "{name}: expected an unsigned integer of {} bits",
-                size_of::<T>() * 8
-            ))
-        })
-}
-fn i64_field(obj: &Map<String, Value>, name: &str) -> Result<i64, PayloadError> {
-    field(obj, name)?
-        .as_i64()
-        .ok_or_else(|| PayloadError::Schema(format!("{name}: expected a signed 64-bit integer")))
-}
-fn str_field(obj: &Map<String, Value>, name: &str) -> Result<String, PayloadError> {
-    field(obj, name)?
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| PayloadError::Schema(format!("{name}: expected a string")))
 }
 
 /// Encodes the JSON form of a payload (as `Decoded::to_json` prints it) for `kind`.

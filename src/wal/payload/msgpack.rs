@@ -263,7 +263,31 @@ impl<'a> Decoder<'a> {
     pub fn byte_array(&mut self) -> Result<Vec<u8>, PayloadError> {
         let n = self.array_len()?;
         let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
+        // Fast path for the only two encodings a byte can have: fixint, or `cc xx` for
+        // 128..=255 (zerompk never uses wider markers for a u8).
+        let rest = &self.data[self.pos..];
+        let mut i = 0;
+        while out.len() < n {
+            // Runs of fixints (ASCII text, mostly) are copied in one go.
+            let want = (n - out.len()).min(rest.len() - i);
+            let run = rest[i..i + want]
+                .iter()
+                .position(|&b| b >= 0x80)
+                .unwrap_or(want);
+            out.extend_from_slice(&rest[i..i + run]);
+            i += run;
+            match rest.get(i) {
+                _ if out.len() == n => break,
+                Some(0xcc) if i + 1 < rest.len() => {
+                    out.push(rest[i + 1]);
+                    i += 2;
+                }
+                _ => break,
+            }
+        }
+        self.pos += i;
+        // Anything else (wider markers holding small values, or errors) takes the slow path.
+        while out.len() < n {
             let v = self.uint()?;
             out.push(u8::try_from(v).map_err(|_| err(format!("byte value {v} > 255")))?);
         }

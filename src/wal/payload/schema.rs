@@ -2,7 +2,7 @@
 //! both the strict decoder (bytes → named JSON) and the encoder (JSON → bytes), so
 //! whatever walkit prints it can write back byte for byte.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::PayloadError;
 use super::msgpack::{Decoder, Encoder};
@@ -50,50 +50,54 @@ fn join(path: &str, field: &str) -> String {
 }
 
 // ---------------------------------------------------------------- decoding
+//
+// Decoding writes JSON text straight into the caller's buffer: this is the hot path of
+// `dump`, and building `serde_json::Value` trees first costs an order of magnitude.
+// On error the caller truncates the buffer back to where it started.
 
-pub fn decode(ty: &Ty, d: &mut Decoder<'_>) -> Result<Value, PayloadError> {
-    Ok(match ty {
-        Ty::Uint => Value::from(d.uint()?),
-        Ty::Int => Value::from(d.int()?),
-        Ty::F32 => f32_to_json(d.f32()?),
-        Ty::F64 => f64_to_json(d.f64()?),
-        Ty::Bool => Value::Bool(d.bool()?),
-        Ty::Str => Value::String(d.str()?.to_owned()),
-        Ty::Bytes => bytes_to_json(&d.byte_array()?),
-        Ty::Bin => bytes_to_json(d.bin()?),
+pub fn write(ty: &Ty, d: &mut Decoder<'_>, out: &mut Vec<u8>) -> Result<(), PayloadError> {
+    match ty {
+        Ty::Uint => write_u64(out, d.uint()?),
+        Ty::Int => write_i64(out, d.int()?),
+        Ty::F32 => write_f32(out, d.f32()?),
+        Ty::F64 => write_f64(out, d.f64()?),
+        Ty::Bool => out.extend_from_slice(if d.bool()? { b"true" } else { b"false" }),
+        Ty::Str => write_str(out, d.str()?),
+        Ty::Bytes => write_bytes(out, &d.byte_array()?),
+        Ty::Bin => write_bytes(out, d.bin()?),
         Ty::Opt(inner) => {
             if d.nil() {
-                Value::Null
+                out.extend_from_slice(b"null");
             } else {
-                decode(inner, d)?
+                write(inner, d, out)?;
             }
         }
         Ty::List(inner) => {
             let n = d.array_len()?;
-            let mut out = Vec::with_capacity(n);
-            for _ in 0..n {
-                out.push(decode(inner, d)?);
+            out.push(b'[');
+            for i in 0..n {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write(inner, d, out)?;
             }
-            Value::Array(out)
+            out.push(b']');
         }
         Ty::Tuple(fields) => {
-            expect_len(d, fields.len())?;
-            let mut obj = Map::new();
-            for Field(name, fty) in fields.iter() {
-                let v = decode(fty, d)?;
-                if !matches!(fty, Ty::Const(_)) {
-                    obj.insert((*name).to_string(), v);
-                }
-            }
-            Value::Object(obj)
+            out.push(b'{');
+            write_fields(fields, d, out, true)?;
+            out.push(b'}');
         }
         Ty::Seq(items) => {
             expect_len(d, items.len())?;
-            let mut out = Vec::with_capacity(items.len());
-            for t in items.iter() {
-                out.push(decode(t, d)?);
+            out.push(b'[');
+            for (i, t) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write(t, d, out)?;
             }
-            Value::Array(out)
+            out.push(b']');
         }
         Ty::Const(s) => {
             let got = d.str()?;
@@ -102,7 +106,6 @@ pub fn decode(ty: &Ty, d: &mut Decoder<'_>) -> Result<Value, PayloadError> {
                     "discriminator {got:?} is not {s:?}"
                 )));
             }
-            Value::Null
         }
         Ty::Enum(variants) => {
             expect_len(d, 2)?;
@@ -110,30 +113,58 @@ pub fn decode(ty: &Ty, d: &mut Decoder<'_>) -> Result<Value, PayloadError> {
             let Some(Field(vname, vty)) = variants.iter().find(|f| f.0 == name) else {
                 return Err(PayloadError::Schema(format!("unknown variant {name:?}")));
             };
-            let mut obj = Map::new();
-            obj.insert((*vname).to_string(), decode(vty, d)?);
-            Value::Object(obj)
+            out.push(b'{');
+            write_str(out, vname);
+            out.push(b':');
+            write(vty, d, out)?;
+            out.push(b'}');
         }
         Ty::Nil => {
             if !d.nil() {
                 return Err(PayloadError::Schema("expected nil".into()));
             }
-            Value::Null
+            out.extend_from_slice(b"null");
         }
         Ty::Nested(inner) => {
             let bytes = d.byte_array()?;
-            decode_complete(inner, &bytes)?
+            write_complete(inner, &bytes, out)?;
         }
         Ty::Any => {
             let start = d.pos;
             let mut rest = d.rest();
             let before = rest.len();
-            let v = rmpv::decode::read_value(&mut rest)
+            let v = rmpv::decode::read_value_ref(&mut rest)
                 .map_err(|e| PayloadError::Msgpack(format!("byte {start}: {e}")))?;
             d.pos += before - rest.len();
-            msgpack_to_json(&v)
+            write_value_ref(out, &v);
         }
-    })
+    }
+    Ok(())
+}
+
+/// Writes the named fields of a tuple as `"name":value` pairs (no braces); `first`
+/// says whether no pair precedes them in the object.
+pub fn write_fields(
+    fields: &[Field],
+    d: &mut Decoder<'_>,
+    out: &mut Vec<u8>,
+    mut first: bool,
+) -> Result<(), PayloadError> {
+    expect_len(d, fields.len())?;
+    for Field(name, fty) in fields {
+        if matches!(fty, Ty::Const(_)) {
+            write(fty, d, out)?;
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(out, name);
+        out.push(b':');
+        write(fty, d, out)?;
+    }
+    Ok(())
 }
 
 fn expect_len(d: &mut Decoder<'_>, want: usize) -> Result<(), PayloadError> {
@@ -146,100 +177,236 @@ fn expect_len(d: &mut Decoder<'_>, want: usize) -> Result<(), PayloadError> {
     Ok(())
 }
 
-/// Decodes `bytes` as exactly one value of `ty`, with nothing left over.
-pub fn decode_complete(ty: &Ty, bytes: &[u8]) -> Result<Value, PayloadError> {
+/// Writes `bytes` as exactly one value of `ty`, with nothing left over.
+pub fn write_complete(ty: &Ty, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadError> {
     let mut d = Decoder::new(bytes);
-    let v = decode(ty, &mut d)?;
+    write(ty, &mut d, out)?;
     if d.remaining() != 0 {
         return Err(PayloadError::TrailingBytes(d.remaining()));
     }
-    Ok(v)
+    Ok(())
 }
 
-pub fn f32_to_json(x: f32) -> Value {
-    // Shortest text that reads back as the same f32, so `0.1f32` shows as 0.1.
-    let text = ryu::Buffer::new().format(x).to_owned();
-    text.parse::<f64>()
-        .ok()
-        .and_then(serde_json::Number::from_f64)
-        .map_or(Value::Null, Value::Number)
+pub fn write_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-pub fn f64_to_json(x: f64) -> Value {
-    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+pub fn write_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Shortest text that reads back as the same f32 (`0.1f32` prints as 0.1); JSON has
+/// no NaN or infinity, so those print as null.
+pub fn write_f32(out: &mut Vec<u8>, x: f32) {
+    if x.is_finite() {
+        out.extend_from_slice(zmij::Buffer::new().format_finite(x).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+pub fn write_f64(out: &mut Vec<u8>, x: f64) {
+    if x.is_finite() {
+        out.extend_from_slice(zmij::Buffer::new().format_finite(x).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// A JSON string literal. Copies runs of plain bytes at once and escapes only what JSON
+/// requires (quotes, backslashes, control characters).
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_text(out, s, false);
+}
+
+fn is_special(c: u8) -> bool {
+    c < 0x20 || c == b'"' || c == b'\\' || c == 0x7f
+}
+
+/// Length of the leading run of bytes that need no escaping; checks 16 bytes per step
+/// without branching so the compiler can vectorise it.
+fn plain_run(b: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 16 <= b.len() {
+        let chunk: &[u8; 16] = b[i..i + 16].try_into().unwrap();
+        if chunk.iter().fold(false, |acc, &c| acc | is_special(c)) {
+            break;
+        }
+        i += 16;
+    }
+    i + b[i..]
+        .iter()
+        .position(|&c| is_special(c))
+        .unwrap_or(b.len() - i)
+}
+
+/// Writes `s` as a JSON string; with `text_only`, gives up (returning false, output
+/// partly written) at a control character other than tab, newline and carriage return.
+fn write_text(out: &mut Vec<u8>, s: &str, text_only: bool) -> bool {
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    while start < b.len() {
+        let run = plain_run(&b[start..]);
+        out.extend_from_slice(&b[start..start + run]);
+        start += run;
+        let Some(&c) = b.get(start) else { break };
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ if text_only => return false,
+            0x7f => out.push(c),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.extend_from_slice(&HEX_PAIRS[c as usize]);
+            }
+        }
+        start += 1;
+    }
+    out.push(b'"');
+    true
+}
+
+/// Two lowercase hex digits for every byte value.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Lowercase hex, one table lookup per byte (payload hex is most of `dump`'s output).
+pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let mut digits = [0u8; 16];
+        for (pair, &b) in digits.chunks_exact_mut(2).zip(chunk) {
+            pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+        }
+        out.extend_from_slice(&digits);
+    }
+    for &b in chunks.remainder() {
+        out.extend_from_slice(&HEX_PAIRS[b as usize]);
+    }
 }
 
 /// Text stays readable; anything else is shown as hex (plus its MessagePack reading
 /// when it holds exactly one MessagePack value, as document values do).
-pub fn bytes_to_json(b: &[u8]) -> Value {
-    if let Ok(s) = std::str::from_utf8(b)
-        && !s
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Value::String(s.to_owned());
+pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(b) {
+        let mark = out.len();
+        if write_text(out, s, true) {
+            return;
+        }
+        out.truncate(mark);
     }
-    let mut obj = Map::new();
-    obj.insert("hex".into(), Value::String(hex::encode(b)));
-    if let Some(v) = generic_complete(b) {
-        obj.insert("msgpack".into(), v);
+    out.extend_from_slice(b"{\"hex\":\"");
+    write_hex(out, b);
+    out.push(b'"');
+    let mark = out.len();
+    out.extend_from_slice(b",\"msgpack\":");
+    if !write_generic_complete(out, b) {
+        out.truncate(mark);
     }
-    Value::Object(obj)
+    out.push(b'}');
 }
 
-/// Reads `b` as exactly one generic MessagePack value.
-pub fn generic_complete(b: &[u8]) -> Option<Value> {
+/// Writes `b` as exactly one generic MessagePack value; false (and nothing written)
+/// if it is not one.
+pub fn write_generic_complete(out: &mut Vec<u8>, b: &[u8]) -> bool {
     if b.is_empty() {
-        return None;
+        return false;
     }
     let mut rest = b;
-    let v = rmpv::decode::read_value(&mut rest).ok()?;
-    rest.is_empty().then(|| msgpack_to_json(&v))
+    match rmpv::decode::read_value_ref(&mut rest) {
+        Ok(v) if rest.is_empty() => {
+            write_value_ref(out, &v);
+            true
+        }
+        _ => false,
+    }
 }
 
-pub fn msgpack_to_json(v: &rmpv::Value) -> Value {
-    use rmpv::Value as M;
+pub fn write_value_ref(out: &mut Vec<u8>, v: &rmpv::ValueRef<'_>) {
+    use rmpv::ValueRef as M;
     match v {
-        M::Nil => Value::Null,
-        M::Boolean(b) => Value::Bool(*b),
-        M::Integer(i) => {
-            if let Some(u) = i.as_u64() {
-                Value::from(u)
-            } else {
-                Value::from(i.as_i64().unwrap_or_default())
-            }
-        }
-        M::F32(x) => f32_to_json(*x),
-        M::F64(x) => f64_to_json(*x),
-        M::String(s) => match s.as_str() {
-            Some(t) => Value::String(t.to_owned()),
-            None => serde_json::json!({ "hex": hex::encode(s.as_bytes()) }),
+        M::Nil => out.extend_from_slice(b"null"),
+        M::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        M::Integer(i) => match i.as_u64() {
+            Some(u) => write_u64(out, u),
+            None => write_i64(out, i.as_i64().unwrap_or_default()),
         },
-        M::Binary(b) => serde_json::json!({ "bin": hex::encode(b) }),
-        M::Array(items) => Value::Array(items.iter().map(msgpack_to_json).collect()),
-        M::Map(pairs) => {
-            if pairs.iter().all(|(k, _)| k.is_str()) {
-                let mut obj = Map::new();
-                for (k, val) in pairs {
-                    obj.insert(
-                        k.as_str().unwrap_or_default().to_owned(),
-                        msgpack_to_json(val),
-                    );
-                }
-                Value::Object(obj)
-            } else {
-                Value::Array(
-                    pairs
-                        .iter()
-                        .map(|(k, val)| {
-                            Value::Array(vec![msgpack_to_json(k), msgpack_to_json(val)])
-                        })
-                        .collect(),
-                )
+        M::F32(x) => write_f32(out, *x),
+        M::F64(x) => write_f64(out, *x),
+        M::String(s) => match s.as_str() {
+            Some(t) => write_str(out, t),
+            None => {
+                out.extend_from_slice(b"{\"hex\":\"");
+                write_hex(out, s.as_bytes());
+                out.extend_from_slice(b"\"}");
             }
+        },
+        M::Binary(b) => {
+            out.extend_from_slice(b"{\"bin\":\"");
+            write_hex(out, b);
+            out.extend_from_slice(b"\"}");
         }
-        M::Ext(t, data) => serde_json::json!({ "ext": t, "hex": hex::encode(data) }),
+        M::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value_ref(out, item);
+            }
+            out.push(b']');
+        }
+        M::Map(pairs) => {
+            // JSON keys are strings: other key types are shown by their JSON text.
+            out.push(b'{');
+            for (i, (k, val)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match k {
+                    M::String(s) if s.as_str().is_some() => {
+                        write_str(out, s.as_str().unwrap_or_default())
+                    }
+                    other => {
+                        let mut key = Vec::new();
+                        write_value_ref(&mut key, other);
+                        write_str(out, &String::from_utf8_lossy(&key));
+                    }
+                }
+                out.push(b':');
+                write_value_ref(out, val);
+            }
+            out.push(b'}');
+        }
+        M::Ext(t, data) => {
+            out.extend_from_slice(b"{\"ext\":");
+            write_i64(out, *t as i64);
+            out.extend_from_slice(b",\"hex\":\"");
+            write_hex(out, data);
+            out.extend_from_slice(b"\"}");
+        }
     }
+}
+
+/// `write_bytes` as a JSON value.
+pub fn bytes_to_json(b: &[u8]) -> Value {
+    let mut out = Vec::new();
+    write_bytes(&mut out, b);
+    serde_json::from_slice(&out).expect("write_bytes emits valid JSON")
 }
 
 // ---------------------------------------------------------------- encoding
@@ -417,5 +584,45 @@ pub fn json_to_bytes(v: &Value, path: &str) -> Result<Vec<u8>, PayloadError> {
             path,
             "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_escape_like_serde_json() {
+        for s in [
+            "plain",
+            "quote\" back\\ nl\n cr\r tab\t bell\u{7} del\u{7f} é ✓",
+            "",
+        ] {
+            let mut ours = Vec::new();
+            write_str(&mut ours, s);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn byte_arrays_mix_fast_and_slow_paths() {
+        let mut e = Encoder::new();
+        let data: Vec<u8> = (0..=255).chain(b"tail text".iter().copied()).collect();
+        e.byte_array(&data);
+        // A byte encoded with a needlessly wide marker is still a byte.
+        e.buf.truncate(e.buf.len());
+        let mut d = Decoder::new(&e.buf);
+        assert_eq!(d.byte_array().unwrap(), data);
+        let wide = [0x92, 0xcd, 0x00, 0x41, 0x42];
+        assert_eq!(Decoder::new(&wide).byte_array().unwrap(), b"AB");
+        assert!(
+            Decoder::new(&[0x91, 0xcd, 0x01, 0x00])
+                .byte_array()
+                .is_err()
+        );
+        assert!(Decoder::new(&[0x92, 0x41]).byte_array().is_err());
     }
 }

@@ -112,8 +112,10 @@ fn transaction_with_replicated_entry() {
         sub["entry"]["write"]["PointPut"]["value"],
         json!({"hex": "c0", "msgpack": null})
     );
-    let d = decode(Some(RecordKind::Transaction), &e.buf);
-    assert_eq!(d.collections(), vec![(Some(1), "users".to_string())]);
+    assert_eq!(
+        collections(Some(RecordKind::Transaction), &e.buf),
+        vec![(Some(1), "users".to_string())]
+    );
 }
 
 #[test]
@@ -156,4 +158,35 @@ fn raw_bytes_stay_opaque() {
         decode(Some(RecordKind::CrdtDelta), &[]),
         Decoded::Opaque
     ));
+}
+
+#[test]
+fn collections_follow_spec_4_4() {
+    let put = hex::decode("95a66b765f707574a56361636865916b917600").unwrap();
+    assert_eq!(
+        collections(Some(RecordKind::Put), &put),
+        vec![(None, "cache".to_string())]
+    );
+    let del = hex::decode("92a57573657273a27531").unwrap();
+    assert_eq!(
+        collections(Some(RecordKind::Delete), &del),
+        vec![(None, "users".to_string())]
+    );
+    // A document delete in a collection literally named like a discriminator is read as
+    // the KV form, exactly as NodeDB's replay would.
+    let mut e = msgpack::Encoder::new();
+    e.array_len(2);
+    e.str("kv_truncate");
+    e.str("x");
+    assert_eq!(
+        collections(Some(RecordKind::Delete), &e.buf),
+        vec![(None, "x".to_string())]
+    );
+    let arr = hex::decode("039292 01a167 91 93 91 92a5496e74363491 05 d12328 c3".replace(' ', ""))
+        .unwrap();
+    assert_eq!(
+        collections(Some(RecordKind::ArrayDelete), &arr),
+        vec![(Some(1), "g".to_string())]
+    );
+    assert!(collections(Some(RecordKind::CrdtDelta), b"\x92\xa1x\x01").is_empty());
 }
