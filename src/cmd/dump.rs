@@ -179,7 +179,7 @@ impl<W: Write> JsonOut<W> {
 /// A rendering batch ends after this many items or payload bytes: small enough to
 /// keep memory flat, large enough to amortise the hand-off between threads.
 const BATCH_ITEMS: usize = 256;
-const BATCH_BYTES: usize = 256 << 10;
+const BATCH_BYTES: usize = 128 << 10;
 
 fn dump_json(args: &Args) -> Result<()> {
     let stdout = std::io::stdout();

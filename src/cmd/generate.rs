@@ -17,14 +17,22 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Weights per record type, e.g. put=60,vector-put=30,tombstone=1
-    #[arg(long, value_parser = parse_mix)]
-    pub mix: Option<Vec<(crate::wal::RecordKind, u32)>>,
+    #[arg(long, value_parser = parse_mix_arg)]
+    pub mix: Option<Mix>,
     /// Roll segments at this many bytes (directory output only)
     #[arg(long, default_value_t = crate::wal::writer::DEFAULT_SEGMENT_SIZE)]
     pub segment_size: u64,
     /// Payload size range in bytes, MIN..MAX
     #[arg(long, default_value = "64..4096", value_parser = parse_range)]
     pub payload_size: (usize, usize),
+}
+
+/// Record-type weights (a newtype so clap treats it as one value).
+#[derive(Clone, Debug)]
+pub struct Mix(pub Vec<(crate::wal::RecordKind, u32)>);
+
+fn parse_mix_arg(s: &str) -> Result<Mix, String> {
+    parse_mix(s).map(Mix)
 }
 
 fn parse_range(s: &str) -> Result<(usize, usize), String> {
@@ -46,7 +54,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     let cfg = GenConfig {
         seed: args.seed,
-        mix: args.mix.clone().unwrap_or_else(|| DEFAULT_MIX.to_vec()),
+        mix: args
+            .mix
+            .clone()
+            .map_or_else(|| DEFAULT_MIX.to_vec(), |m| m.0),
         payload_min: args.payload_size.0,
         payload_max: args.payload_size.1,
     };

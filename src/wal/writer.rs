@@ -17,8 +17,6 @@ use crate::wal::types::RecordType;
 
 /// NodeDB's default segment target size.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
-/// Name of the lock file inside a WAL directory (ignored by segment discovery).
-pub const DIR_LOCK_NAME: &str = "walkit.lock";
 
 /// A record to append; the writer assigns the LSN.
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +77,9 @@ pub struct WalWriter {
     segment_size: u64,
     pending: Vec<u8>,
     dir_dirty: bool,
+    /// This writer created the WAL (so it may remove it again if nothing was written).
+    created: bool,
+    wrote: bool,
     _lock: File,
 }
 
@@ -106,17 +107,35 @@ impl WalWriter {
                 what: format!("parent directory {} does not exist", parent.display()),
             });
         }
-        if is_dir && !exists {
-            std::fs::create_dir(path).map_err(|e| WalError::io(path, e))?;
-        }
-        let lock_path = if is_dir {
-            path.join(DIR_LOCK_NAME)
+        // The lock is an flock on the WAL itself (the file, or the directory), so no
+        // lock files are left behind; readers never take it.
+        let handle = if is_dir {
+            if !exists {
+                std::fs::create_dir(path).map_err(|e| WalError::io(path, e))?;
+            }
+            File::open(path)
         } else {
-            let mut p = path.as_os_str().to_owned();
-            p.push(".lock");
-            PathBuf::from(p)
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+        }
+        .map_err(|e| WalError::io(path, e))?;
+        let lock = match acquire_lock(handle, path, opts.wait_for_lock) {
+            Ok(lock) => lock,
+            Err(e) => {
+                if !exists {
+                    let _ = if is_dir {
+                        std::fs::remove_dir(path)
+                    } else {
+                        std::fs::remove_file(path)
+                    };
+                }
+                return Err(e);
+            }
         };
-        let lock = acquire_lock(&lock_path, path, opts.wait_for_lock)?;
 
         let segment_size = if opts.segment_size == 0 {
             DEFAULT_SEGMENT_SIZE
@@ -138,7 +157,7 @@ impl WalWriter {
             let first = parse_segment_name(&name);
             (
                 Layout::File(path.to_path_buf()),
-                exists.then(|| (path.to_path_buf(), name, first)),
+                Some((path.to_path_buf(), name, first)),
             )
         };
         let mut w = WalWriter {
@@ -147,11 +166,19 @@ impl WalWriter {
             next_lsn: 1,
             segment_size,
             pending: Vec::new(),
-            dir_dirty: false,
+            dir_dirty: !exists,
+            created: !exists,
+            wrote: false,
             _lock: lock,
         };
         if let Some((seg_path, name, first_lsn)) = last {
-            let (len, records, last_lsn) = verify_tail(&seg_path)?;
+            let (len, records, last_lsn) = match verify_tail(&seg_path) {
+                Ok(t) => t,
+                Err(e) => {
+                    w.discard_if_unused();
+                    return Err(e);
+                }
+            };
             w.next_lsn = (last_lsn + 1).max(first_lsn.unwrap_or(1));
             w.active = Some(Active {
                 path: seg_path,
@@ -162,6 +189,26 @@ impl WalWriter {
             });
         }
         Ok(w)
+    }
+
+    /// Removes the WAL again if this writer created it and never wrote to it, so a
+    /// refused operation leaves no trace.
+    pub fn discard_if_unused(&mut self) {
+        if self.created && !self.wrote {
+            self.pending.clear();
+            match &self.layout {
+                Layout::File(p) => {
+                    let _ = std::fs::remove_file(p);
+                }
+                Layout::Dir(d) => {
+                    if let Some(a) = self.active.take() {
+                        let _ = std::fs::remove_file(a.path);
+                    }
+                    let _ = std::fs::remove_dir(d);
+                }
+            }
+            self.created = false;
+        }
     }
 
     /// LSN the next appended record gets.
@@ -298,13 +345,8 @@ impl WalWriter {
     }
 }
 
-fn acquire_lock(lock_path: &Path, wal: &Path, wait: bool) -> Result<File, WalError> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path)
-        .map_err(|e| WalError::io(lock_path, e))?;
+fn acquire_lock(file: File, wal: &Path, wait: bool) -> Result<File, WalError> {
+    let lock_path = wal;
     if wait {
         file.lock().map_err(|e| WalError::io(lock_path, e))?;
     } else {
