@@ -200,8 +200,7 @@ fn dump_json(args: &Args) -> Result<()> {
         ..Default::default()
     };
     for path in &args.paths {
-        let segments =
-            discover(path).with_context(|| format!("cannot open WAL {}", path.display()))?;
+        let segments = discover(path).context("cannot open WAL")?;
         let pb = super::progress_bar(total_size(&segments));
         let mut done_bytes = 0u64;
         for_each_segment(&segments, |ctx, data| -> Result<ControlFlow<()>> {
@@ -294,7 +293,7 @@ fn dump_json(args: &Args) -> Result<()> {
                 ControlFlow::Continue(())
             })
         })
-        .with_context(|| format!("cannot read WAL {}", path.display()))?;
+        .context("cannot read WAL")?;
         pb.finish_and_clear();
         if sink.remaining == 0 {
             break;
@@ -331,8 +330,7 @@ fn dump_human(args: &Args) -> Result<()> {
             writeln!(out, "{t}")
         };
     for path in &args.paths {
-        let segments =
-            discover(path).with_context(|| format!("cannot open WAL {}", path.display()))?;
+        let segments = discover(path).context("cannot open WAL")?;
         let mut write_err = None;
         walk_segments(&segments, opts, &mut |ev| {
             let Event::Item(ctx, item) = ev else {
@@ -393,13 +391,13 @@ fn dump_human(args: &Args) -> Result<()> {
                         seg,
                         0,
                         "PREAMBLE",
-                        format!("epoch {}", hex::encode(p.epoch)),
+                        format!("epoch {}", faster_hex::hex_string(&p.epoch)),
                     ),
                     (Item::Preamble(p), _) => {
                         return writeln!(
                             out,
                             "# {seg} offset 0 PREAMBLE epoch {}",
-                            hex::encode(p.epoch)
+                            faster_hex::hex_string(&p.epoch)
                         );
                     }
                 };
@@ -424,7 +422,7 @@ fn dump_human(args: &Args) -> Result<()> {
                 ControlFlow::Continue(())
             }
         })
-        .with_context(|| format!("cannot read WAL {}", path.display()))?;
+        .context("cannot read WAL")?;
         if let Some(e) = write_err {
             return Err(e).context("writing output");
         }

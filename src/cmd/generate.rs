@@ -79,10 +79,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             database_id: 0,
             payload: &r.payload,
         })
-        .with_context(|| format!("writing {}", args.out.display()))?;
+        .context("cannot write")?;
     }
-    w.sync()
-        .with_context(|| format!("syncing {}", args.out.display()))?;
+    w.sync().context("cannot sync")?;
     eprintln!("wrote {} records to {}", args.records, args.out.display());
     Ok(ExitCode::SUCCESS)
 }

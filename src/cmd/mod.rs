@@ -1,5 +1,6 @@
 //! Subcommands: each turns arguments into engine calls and hands results to `render`.
 
+pub mod append;
 pub mod dump;
 pub mod generate;
 pub mod stats;
@@ -34,6 +35,8 @@ pub enum Command {
     Stats(stats::Args),
     /// Generate a deterministic, realistic WAL (same arguments, same bytes)
     Gen(generate::Args),
+    /// Append typed records, or a JSON Lines batch, safely (locked, all or nothing)
+    Append(append::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -42,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(&a),
         Command::Stats(a) => stats::run(&a),
         Command::Gen(a) => generate::run(&a),
+        Command::Append(a) => append::run(&a),
     }
 }
 

@@ -48,8 +48,7 @@ fn type_label(logical: u32) -> String {
 pub fn collect(args: &Args) -> Result<Stats> {
     let mut stats = Stats::default();
     for path in &args.paths {
-        let segments =
-            discover(path).with_context(|| format!("cannot open WAL {}", path.display()))?;
+        let segments = discover(path).context("cannot open WAL")?;
         let pb = super::progress_bar(total_size(&segments));
         let mut done = 0u64;
         walk_segments(&segments, ScanOptions::default(), &mut |ev| {
@@ -85,7 +84,7 @@ pub fn collect(args: &Args) -> Result<Stats> {
             }
             std::ops::ControlFlow::Continue(())
         })
-        .with_context(|| format!("cannot read WAL {}", path.display()))?;
+        .context("cannot read WAL")?;
         pb.finish_and_clear();
     }
     Ok(stats)

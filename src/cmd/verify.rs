@@ -54,8 +54,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let mut reports = Vec::new();
     let mut worst = None;
     for path in &args.paths {
-        let segments =
-            discover(path).with_context(|| format!("cannot open WAL {}", path.display()))?;
+        let segments = discover(path).context("cannot open WAL")?;
         let pb = super::progress_bar(total_size(&segments));
         let mut checker = Checker::new();
         let mut done = 0u64;
@@ -67,7 +66,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             checker.feed(&ev);
             std::ops::ControlFlow::Continue(())
         })
-        .with_context(|| format!("cannot read WAL {}", path.display()))?;
+        .context("cannot read WAL")?;
         pb.finish_and_clear();
         worst = worst.max(checker.worst());
         reports.push((path, checker));

@@ -19,7 +19,7 @@ pub use types::{RecordKind, RecordType};
 
 #[derive(thiserror::Error, Debug)]
 pub enum WalError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,

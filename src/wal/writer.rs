@@ -211,6 +211,15 @@ impl WalWriter {
         }
     }
 
+    /// Name of the segment the next record goes to, if one is open.
+    pub fn active_segment_name(&self) -> Option<String> {
+        self.active.as_ref().map(|a| a.name.clone())
+    }
+
+    pub fn is_directory(&self) -> bool {
+        matches!(self.layout, Layout::Dir(_))
+    }
+
     /// LSN the next appended record gets.
     pub fn next_lsn(&self) -> u64 {
         self.next_lsn

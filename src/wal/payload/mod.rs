@@ -532,5 +532,110 @@ pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadErr
     Ok(e.buf)
 }
 
+/// The shapes of `kind`, for error messages: `document_put [collection, document_id, value]`.
+pub fn describe_forms(kind: RecordKind) -> String {
+    forms_for(kind)
+        .iter()
+        .map(|f| match (f.whole, f.ty) {
+            (Some(name), _) => format!("{} {name}", f.name),
+            (None, schema::Ty::Tuple(fields)) => {
+                let names: Vec<String> = fields
+                    .iter()
+                    .map(|schema::Field(n, t)| match t {
+                        schema::Ty::Const(c) => format!("{c:?}"),
+                        _ => (*n).to_string(),
+                    })
+                    .collect();
+                format!("{} [{}]", f.name, names.join(", "))
+            }
+            (None, _) => f.name.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn is_fixed(kind: RecordKind) -> bool {
+    fixed_decode(kind, &[]).is_some()
+}
+
+/// Encodes JSON as a person or script would write it: the decoded form that `dump`
+/// prints (`{"form":…}`, or a fixed payload's fields), a positional array in one of
+/// the type's shapes (`["users","u1",[129,161,97,1]]`), a bare number for Checkpoint,
+/// or — for types without an established shape — any JSON, encoded generically.
+/// Whatever is encoded is validated against the type's shapes first.
+pub fn encode_json(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadError> {
+    if v.is_object() {
+        return encode(kind, v);
+    }
+    let generic = |v: &Value| {
+        let mut e = msgpack::Encoder::new();
+        schema::encode_generic(v, &mut e, "payload")?;
+        Ok(e.buf)
+    };
+    let Some(k) = kind else { return generic(v) };
+    if let Some(form) = forms_for(k)
+        .iter()
+        .find(|f| f.whole.is_some() && !matches!(f.ty, schema::Ty::Tuple(_)))
+    {
+        if !v.is_array() || matches!(form.ty, schema::Ty::List(_)) {
+            let mut m = Map::new();
+            m.insert(form.whole.unwrap().into(), v.clone());
+            return encode(kind, &Value::Object(m));
+        }
+    }
+    if let Value::Array(items) = v {
+        let mut best_err = None;
+        for form in forms_for(k) {
+            let schema::Ty::Tuple(fields) = form.ty else {
+                continue;
+            };
+            if form.whole.is_some() || fields.len() != items.len() {
+                continue;
+            }
+            let mut obj = Map::new();
+            obj.insert("form".into(), Value::String(form.name.into()));
+            let mut consts_ok = true;
+            for (schema::Field(name, ty), item) in fields.iter().zip(items) {
+                match ty {
+                    schema::Ty::Const(c) => consts_ok &= item.as_str() == Some(*c),
+                    _ => {
+                        obj.insert((*name).to_string(), item.clone());
+                    }
+                }
+            }
+            if !consts_ok {
+                continue;
+            }
+            match encode(kind, &Value::Object(obj)) {
+                Ok(b) => return Ok(b),
+                Err(e) => {
+                    best_err.get_or_insert(PayloadError::Schema(format!("as {}: {e}", form.name)));
+                }
+            }
+        }
+        if k == RecordKind::Transaction {
+            let bytes = generic(v)?;
+            if decode_transaction(&bytes).is_some() {
+                return Ok(bytes);
+            }
+        }
+        if let Some(e) = best_err {
+            return Err(e);
+        }
+    }
+    if forms_for(k).is_empty() && !is_fixed(k) && k != RecordKind::Transaction {
+        return generic(v);
+    }
+    Err(PayloadError::Schema(format!(
+        "does not match any {} payload shape ({})",
+        k.name(),
+        if is_fixed(k) {
+            "give an object with its fields".to_string()
+        } else {
+            describe_forms(k)
+        }
+    )))
+}
+
 #[cfg(test)]
 mod tests;

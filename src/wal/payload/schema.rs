@@ -283,20 +283,16 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
     t
 };
 
-/// Lowercase hex, one table lookup per byte (payload hex is most of `dump`'s output).
+/// Lowercase hex (SIMD; payload hex is most of `dump`'s output).
 pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(bytes.len() * 2);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in chunks.by_ref() {
-        let mut digits = [0u8; 16];
-        for (pair, &b) in digits.chunks_exact_mut(2).zip(chunk) {
-            pair.copy_from_slice(&HEX_PAIRS[b as usize]);
-        }
-        out.extend_from_slice(&digits);
-    }
-    for &b in chunks.remainder() {
-        out.extend_from_slice(&HEX_PAIRS[b as usize]);
-    }
+    let start = out.len();
+    out.resize(start + bytes.len() * 2, 0);
+    faster_hex::hex_encode(bytes, &mut out[start..]).expect("sized above");
+}
+
+/// Hex text (either case, surrounding whitespace ignored) to bytes.
+pub fn decode_hex(text: impl AsRef<[u8]>) -> Result<Vec<u8>, faster_hex::Error> {
+    faster_hex::hex_decode_vec(text.as_ref().trim_ascii())
 }
 
 /// Text stays readable; anything else is shown as hex (plus its MessagePack reading
@@ -568,7 +564,8 @@ pub fn json_to_bytes(v: &Value, path: &str) -> Result<Vec<u8>, PayloadError> {
                 let h = h
                     .as_str()
                     .ok_or_else(|| mismatch(&join(path, "hex"), "a hex string"))?;
-                hex::decode(h).map_err(|_| mismatch(&join(path, "hex"), "a hex string"))
+                crate::wal::payload::schema::decode_hex(h)
+                    .map_err(|_| mismatch(&join(path, "hex"), "a hex string"))
             } else if let Some(m) = obj.get("msgpack") {
                 let mut e = Encoder::new();
                 encode_generic(m, &mut e, &join(path, "msgpack"))?;

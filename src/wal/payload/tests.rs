@@ -190,3 +190,49 @@ fn collections_follow_spec_4_4() {
     );
     assert!(collections(Some(RecordKind::CrdtDelta), b"\x92\xa1x\x01").is_empty());
 }
+
+#[test]
+fn positional_json_uses_the_typed_shape() {
+    let b = encode_json(
+        Some(RecordKind::VectorPut),
+        &json!(["vecs", [1.0, 2.0], 2, "", null, 5]),
+    )
+    .unwrap();
+    assert_eq!(
+        hex::encode(b),
+        "96a476656373 92ca3f800000ca40000000 02a0c005".replace(' ', "")
+    );
+    let b = encode_json(
+        Some(RecordKind::Put),
+        &json!(["users", "u1", [0x81, 0xa1, 0x61, 0x01]]),
+    )
+    .unwrap();
+    assert_eq!(hex::encode(b), "93a57573657273a2753194cc81cca16101");
+    let b = encode_json(
+        Some(RecordKind::Put),
+        &json!(["kv_put", "cache", "k", "v", 0]),
+    )
+    .unwrap();
+    assert_eq!(
+        hex::encode(b),
+        "95a66b765f707574a5636163686591 6b917600".replace(' ', "")
+    );
+    assert_eq!(
+        encode_json(Some(RecordKind::Checkpoint), &json!(1000)).unwrap(),
+        [0xcd, 0x03, 0xe8]
+    );
+    let err = encode_json(Some(RecordKind::Put), &json!(["users", 5, []])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "as document_put: document_id: expected a string"
+    );
+    let err = encode_json(Some(RecordKind::VectorDelete), &json!(["v"])).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "does not match any VectorDelete payload shape (vector_delete [collection, vector_id])"
+        ),
+        "{err}"
+    );
+    assert!(encode_json(Some(RecordKind::CrdtDelta), &json!([1, 2])).is_ok());
+    assert!(encode_json(Some(RecordKind::SurrogateAlloc), &json!([1])).is_err());
+}
