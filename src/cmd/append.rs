@@ -792,10 +792,10 @@ fn stage_line(text: &[u8], line_no: usize, chunk: &mut Chunk) -> Result<bool> {
         _ => bail!("needs \"payload_hex\" or a non-null \"payload\""),
     }
     let len = chunk.bytes.len() - start;
-    if let Some(declared) = line.payload_len {
-        if declared != len as u64 {
-            bail!("payload_len {declared} but the payload has {len} bytes");
-        }
+    if let Some(declared) = line.payload_len
+        && declared != len as u64
+    {
+        bail!("payload_len {declared} but the payload has {len} bytes");
     }
     if len > crate::wal::header::MAX_PAYLOAD_LEN as usize {
         bail!("payload of {len} bytes exceeds the 64 MiB limit");
@@ -958,23 +958,22 @@ fn stage_all(text: &[u8], first_lsn: u64, active_segment: Option<String>) -> Res
     let mut current_segment = active_segment;
     for chunk in &mut chunks {
         for s in &mut chunk.records {
-            if let Some(given) = s.lsn {
-                if given != lsn {
-                    bail!(
-                        "line {}: lsn {given} but this record would get LSN {lsn}; drop the \"lsn\" fields to renumber",
-                        s.line_no
-                    );
-                }
+            if let Some(given) = s.lsn
+                && given != lsn
+            {
+                bail!(
+                    "line {}: lsn {given} but this record would get LSN {lsn}; drop the \"lsn\" fields to renumber",
+                    s.line_no
+                );
             }
             // A canonical segment name whose first LSN is this record's LSN starts that
             // segment, so a copy of a WAL directory has the same boundaries.
-            if let Some(seg) = &s.segment {
-                if parse_segment_name(seg) == Some(lsn)
-                    && current_segment.as_deref() != Some(seg.as_str())
-                {
-                    s.new_segment = true;
-                    current_segment = Some(seg.clone());
-                }
+            if let Some(seg) = &s.segment
+                && parse_segment_name(seg) == Some(lsn)
+                && current_segment.as_deref() != Some(seg.as_str())
+            {
+                s.new_segment = true;
+                current_segment = Some(seg.clone());
             }
             lsn += 1;
         }

@@ -1,8 +1,10 @@
 //! Subcommands: each turns arguments into engine calls and hands results to `render`.
 
 pub mod append;
+pub mod corrupt;
 pub mod dump;
 pub mod generate;
+pub mod repair;
 pub mod stats;
 pub mod verify;
 
@@ -37,6 +39,10 @@ pub enum Command {
     Gen(generate::Args),
     /// Append typed records, or a JSON Lines batch, safely (locked, all or nothing)
     Append(append::Args),
+    /// Cut a torn tail to the last valid record, keeping a backup of what is removed
+    Repair(repair::Args),
+    /// Write a damaged copy of a WAL (for tests); never modifies the input
+    Corrupt(corrupt::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -46,6 +52,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => stats::run(&a),
         Command::Gen(a) => generate::run(&a),
         Command::Append(a) => append::run(&a),
+        Command::Repair(a) => repair::run(&a),
+        Command::Corrupt(a) => corrupt::run(&a),
     }
 }
 

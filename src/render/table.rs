@@ -183,7 +183,7 @@ fn hex_preview(payload: &[u8]) -> String {
     let shown = &payload[..payload.len().min(16)];
     format!(
         "{}{}",
-        faster_hex::hex_string(&shown),
+        faster_hex::hex_string(shown),
         if payload.len() > 16 { "…" } else { "" }
     )
 }

@@ -170,6 +170,9 @@ impl Checker {
                         let (stored, computed) = d.crc.unwrap_or_default();
                         format!("CRC32C stored 0x{stored:08x}, computed 0x{computed:08x}")
                     }
+                    DamageKind::BadMagic if d.header.is_some_and(|h| h.encode() == [0; 54]) => {
+                        "zero bytes where a record header should be".into()
+                    }
                     DamageKind::BadMagic => "bad magic (not a record header)".into(),
                     DamageKind::UnsupportedVersion => {
                         format!(

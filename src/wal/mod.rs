@@ -1,9 +1,11 @@
 //! The NodeDB WAL engine: no printing, no argument parsing — typed values and errors.
 
 pub mod check;
+pub mod corrupt;
 pub mod header;
 pub mod log;
 pub mod payload;
+pub mod repair;
 pub mod scan;
 pub mod segment;
 pub mod stats;

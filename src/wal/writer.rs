@@ -144,6 +144,18 @@ impl WalWriter {
         };
         let (layout, last) = if is_dir {
             let segs = discover(path)?;
+            // Never turn an unrelated directory (a home directory, a typo) into a WAL.
+            if segs.is_empty()
+                && std::fs::read_dir(path)
+                    .map_err(|e| WalError::io(path, e))?
+                    .next()
+                    .is_some()
+            {
+                return Err(WalError::Invalid {
+                    path: path.to_path_buf(),
+                    what: "directory holds other files but no wal-*.seg segment; refusing to treat it as a WAL".into(),
+                });
+            }
             (
                 Layout::Dir(path.to_path_buf()),
                 segs.last()
@@ -352,6 +364,18 @@ impl WalWriter {
         }
         Ok(())
     }
+}
+
+/// The exclusive writer lock of an existing WAL (file or directory), for tools that
+/// modify a WAL without appending (repair).
+pub fn lock_existing(wal: &Path, wait: bool) -> Result<File, WalError> {
+    let file = if wal.is_dir() {
+        File::open(wal)
+    } else {
+        OpenOptions::new().read(true).write(true).open(wal)
+    }
+    .map_err(|e| WalError::io(wal, e))?;
+    acquire_lock(file, wal, wait)
 }
 
 fn acquire_lock(file: File, wal: &Path, wait: bool) -> Result<File, WalError> {

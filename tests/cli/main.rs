@@ -1,7 +1,10 @@
 //! End-to-end tests: run the real `walkit` binary on real files.
 
+mod append;
 mod dump;
 mod generate;
+mod repair;
+mod safety;
 mod stats;
 mod verify;
 

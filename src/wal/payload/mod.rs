@@ -576,12 +576,11 @@ pub fn encode_json(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, Paylo
     if let Some(form) = forms_for(k)
         .iter()
         .find(|f| f.whole.is_some() && !matches!(f.ty, schema::Ty::Tuple(_)))
+        && (!v.is_array() || matches!(form.ty, schema::Ty::List(_)))
     {
-        if !v.is_array() || matches!(form.ty, schema::Ty::List(_)) {
-            let mut m = Map::new();
-            m.insert(form.whole.unwrap().into(), v.clone());
-            return encode(kind, &Value::Object(m));
-        }
+        let mut m = Map::new();
+        m.insert(form.whole.unwrap().into(), v.clone());
+        return encode(kind, &Value::Object(m));
     }
     if let Value::Array(items) = v {
         let mut best_err = None;
