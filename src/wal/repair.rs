@@ -43,7 +43,7 @@ pub fn plan(path: &Path) -> Result<Option<RepairPlan>, WalError> {
     let mut trailing_padding: Option<(usize, u64, u64)> = None;
     walk_segments(&segments, ScanOptions::default(), &mut |ev| {
         match ev {
-            Event::SegmentStart(ctx) => {
+            Event::SegmentStart(_) => {
                 trailing_padding = None;
             }
             Event::Item(ctx, item) => match (&found, item) {
