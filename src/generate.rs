@@ -4,8 +4,7 @@
 //! never change the bytes `walkit gen` produces for a given seed.
 
 use crate::wal::payload::fixed::{
-    CalvinApplied, CollectionTombstone, LsnMsAnchor, PurgeEngine, SurrogateAlloc, SurrogateBind,
-    TemporalPurge,
+    CalvinApplied, CollectionTombstone, LsnMsAnchor, PurgeEngine, SurrogateAlloc, SurrogateBind, TemporalPurge,
 };
 use crate::wal::payload::forms::ARRAY_WAL_VERSION;
 use crate::wal::payload::msgpack::Encoder;
@@ -69,10 +68,8 @@ const DOCS: &[&str] = &["users", "orders", "sessions", "carts"];
 const KV: &[&str] = &["cache", "tokens"];
 const VECTORS: &[&str] = &["embeddings", "images"];
 const SERIES: &[&str] = &["metrics", "cpu"];
-const WORDS: &[&str] = &[
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
-    "kilo", "lima",
-];
+const WORDS: &[&str] =
+    &["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"];
 /// 2025-01-01T00:00:00Z, the base of generated timestamps.
 const BASE_MS: i64 = 1_735_689_600_000;
 
@@ -85,11 +82,7 @@ pub struct Generator {
 impl Generator {
     pub fn new(cfg: GenConfig) -> Self {
         let total_weight = cfg.mix.iter().map(|(_, w)| *w as u64).sum::<u64>().max(1);
-        Generator {
-            rng: SplitMix64::new(cfg.seed),
-            cfg,
-            total_weight,
-        }
+        Generator { rng: SplitMix64::new(cfg.seed), cfg, total_weight }
     }
 
     fn words(&mut self, min_len: usize) -> String {
@@ -114,10 +107,8 @@ impl Generator {
             }
             pick -= *w as u64;
         }
-        let size = self.rng.range(
-            self.cfg.payload_min as u64,
-            self.cfg.payload_max.max(self.cfg.payload_min) as u64,
-        ) as usize;
+        let size =
+            self.rng.range(self.cfg.payload_min as u64, self.cfg.payload_max.max(self.cfg.payload_min) as u64) as usize;
         let tenant_id = self.rng.pick(TENANTS);
         let vshard_id = self.rng.range(0, 63) as u32;
         let payload = self.payload(kind, size, lsn, tenant_id);
@@ -130,12 +121,7 @@ impl Generator {
             RecordKind::CalvinApplied => (0, vshard_id),
             _ => (tenant_id, vshard_id),
         };
-        GenRecord {
-            kind,
-            tenant_id,
-            vshard_id,
-            payload,
-        }
+        GenRecord { kind, tenant_id, vshard_id, payload }
     }
 
     fn payload(&mut self, kind: RecordKind, size: usize, lsn: u64, tenant: u64) -> Vec<u8> {
@@ -215,11 +201,7 @@ impl Generator {
                 }
             }
             RecordKind::TimeseriesBatch | RecordKind::LogBatch => {
-                let coll = self.rng.pick(if kind == RecordKind::LogBatch {
-                    &["app_logs"][..]
-                } else {
-                    SERIES
-                });
+                let coll = self.rng.pick(if kind == RecordKind::LogBatch { &["app_logs"][..] } else { SERIES });
                 let mut text = String::new();
                 let mut t = BASE_MS + (lsn as i64) * 1000;
                 while text.len() + 20 < size {
@@ -244,12 +226,7 @@ impl Generator {
                     _ => SERIES,
                 });
                 let purge_lsn = lsn.saturating_sub(self.rng.range(0, lsn / 2)).max(1);
-                return CollectionTombstone {
-                    collection: coll.into(),
-                    purge_lsn,
-                }
-                .encode()
-                .expect("short name");
+                return CollectionTombstone { collection: coll.into(), purge_lsn }.encode().expect("short name");
             }
             RecordKind::Checkpoint => e.uint(lsn.saturating_sub(1).max(1)),
             RecordKind::Transaction => {
@@ -342,11 +319,7 @@ impl Generator {
                 .encode();
             }
             RecordKind::LsnMsAnchor => {
-                return LsnMsAnchor {
-                    lsn,
-                    wall_ms: BASE_MS + lsn as i64,
-                }
-                .encode();
+                return LsnMsAnchor { lsn, wall_ms: BASE_MS + lsn as i64 }.encode();
             }
             RecordKind::TemporalPurge => {
                 return TemporalPurge {
@@ -367,14 +340,9 @@ impl Generator {
 pub fn parse_mix(text: &str) -> Result<Vec<(RecordKind, u32)>, String> {
     let mut mix = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, weight) = part
-            .split_once('=')
-            .ok_or_else(|| format!("{part:?}: expected TYPE=WEIGHT"))?;
-        let kind =
-            RecordKind::from_name(name).ok_or_else(|| format!("{name:?}: unknown record type"))?;
-        let weight: u32 = weight
-            .parse()
-            .map_err(|_| format!("{part:?}: weight must be a whole number"))?;
+        let (name, weight) = part.split_once('=').ok_or_else(|| format!("{part:?}: expected TYPE=WEIGHT"))?;
+        let kind = RecordKind::from_name(name).ok_or_else(|| format!("{name:?}: unknown record type"))?;
+        let weight: u32 = weight.parse().map_err(|_| format!("{part:?}: weight must be a whole number"))?;
         if weight > 0 {
             mix.push((kind, weight));
         }

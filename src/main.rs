@@ -9,8 +9,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // A closed pipe (`walkit dump … | head`) is the reader's choice, not an error.
             let broken_pipe = e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             });
             if broken_pipe {
                 return ExitCode::SUCCESS;

@@ -14,10 +14,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn expectation(name: &str) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(fixtures().join(format!("{name}.expect.json"))).unwrap(),
-    )
-    .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(fixtures().join(format!("{name}.expect.json"))).unwrap()).unwrap()
 }
 
 /// One record as NodeDB reports it, in the fields the expectations carry.
@@ -101,10 +98,7 @@ fn check_reader_outcome(reader: &Value, recovery: &Value, view: &NodeDbView, fil
         }
         other => panic!("outcome {other} not covered by the shipped vectors"),
     }
-    assert_eq!(
-        reader["records_returned"].as_u64(),
-        Some(view.records_returned)
-    );
+    assert_eq!(reader["records_returned"].as_u64(), Some(view.records_returned));
     let skipped: Vec<(u64, u64)> = reader["skipped_records"]
         .as_array()
         .unwrap()
@@ -113,33 +107,20 @@ fn check_reader_outcome(reader: &Value, recovery: &Value, view: &NodeDbView, fil
         .collect();
     assert_eq!(skipped, view.skipped);
     assert_eq!(recovery["last_lsn"].as_u64(), Some(view.last_lsn));
-    assert_eq!(
-        recovery["record_count"].as_u64(),
-        Some(view.records_returned)
-    );
+    assert_eq!(recovery["record_count"].as_u64(), Some(view.records_returned));
     assert_eq!(recovery["end_offset"].as_u64(), Some(view.end_offset));
     assert_eq!(recovery["next_lsn"].as_u64(), Some(view.last_lsn + 1));
 }
 
 #[test]
 fn single_file_vectors_read_exactly_as_nodedb() {
-    for name in [
-        "all_types",
-        "torn_tail",
-        "bad_crc_middle",
-        "unknown_optional",
-    ] {
+    for name in ["all_types", "torn_tail", "bad_crc_middle", "unknown_optional"] {
         let exp = expectation(name);
         let path = fixtures().join(format!("{name}.wal"));
         let (seen, views) = nodedb_view(&path, false);
         assert_eq!(seen, expected_records(&exp, false), "{name}");
         assert_eq!(views.len(), 1);
-        check_reader_outcome(
-            &exp["reader"],
-            &exp["recovery"],
-            &views[0].1,
-            exp["file_size"].as_u64().unwrap(),
-        );
+        check_reader_outcome(&exp["reader"], &exp["recovery"], &views[0].1, exp["file_size"].as_u64().unwrap());
     }
 }
 
@@ -152,17 +133,9 @@ fn segmented_vector_reads_exactly_as_nodedb() {
     assert_eq!(segs.len(), views.len());
     for (s, (name, view)) in segs.iter().zip(&views) {
         assert_eq!(s["name"].as_str(), Some(name.as_str()));
-        check_reader_outcome(
-            &s["reader"],
-            &s["recovery"],
-            view,
-            s["file_size"].as_u64().unwrap(),
-        );
+        check_reader_outcome(&s["reader"], &s["recovery"], view, s["file_size"].as_u64().unwrap());
     }
-    assert_eq!(
-        exp["summary"]["record_count"].as_u64(),
-        Some(seen.len() as u64)
-    );
+    assert_eq!(exp["summary"]["record_count"].as_u64(), Some(seen.len() as u64));
 }
 
 /// Re-appends every record NodeDB wrote (including skipped unknown ones, which NodeDB
@@ -198,9 +171,7 @@ fn writer_reproduces_all_types_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("copy.wal");
     rewrite(exp["records"].as_array().unwrap(), &out, |_| None);
-    assert!(
-        std::fs::read(&out).unwrap() == std::fs::read(fixtures().join("all_types.wal")).unwrap()
-    );
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(fixtures().join("all_types.wal")).unwrap());
 }
 
 #[test]
@@ -230,9 +201,7 @@ fn writer_reproduces_segmented_dir_segment_by_segment() {
     let exp = expectation("segmented");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("wal");
-    rewrite(exp["records"].as_array().unwrap(), &out, |r| {
-        r["segment"].as_str().map(str::to_owned)
-    });
+    rewrite(exp["records"].as_array().unwrap(), &out, |r| r["segment"].as_str().map(str::to_owned));
     for s in exp["segments"].as_array().unwrap() {
         let name = s["name"].as_str().unwrap();
         let ours = std::fs::read(out.join(name)).unwrap();
@@ -247,18 +216,9 @@ fn fixtures_match_their_checksums() {
     let n = sums.lines().filter(|l| !l.trim().is_empty()).count();
     assert_eq!(n, 23, "every shipped vector is listed");
     // CRC32C of each file as recorded in the expectations guards against edits.
-    for name in [
-        "all_types",
-        "torn_tail",
-        "bad_crc_middle",
-        "unknown_optional",
-    ] {
+    for name in ["all_types", "torn_tail", "bad_crc_middle", "unknown_optional"] {
         let exp = expectation(name);
         let data = std::fs::read(fixtures().join(format!("{name}.wal"))).unwrap();
-        assert_eq!(
-            format!("0x{:08x}", crc32c::crc32c(&data)),
-            exp["file_crc32c"].as_str().unwrap(),
-            "{name}"
-        );
+        assert_eq!(format!("0x{:08x}", crc32c::crc32c(&data)), exp["file_crc32c"].as_str().unwrap(), "{name}");
     }
 }

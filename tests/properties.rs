@@ -20,13 +20,9 @@ fn record_bytes(rt: u32, lsn: u64, tenant: u64, vshard: u32, db: u64, payload: &
 
 /// Payload JSON → bytes → JSON → bytes must be a fixed point.
 fn assert_round_trip(kind: RecordKind, v: &serde_json::Value) -> Result<(), TestCaseError> {
-    let bytes =
-        payload::encode(Some(kind), v).map_err(|e| TestCaseError::fail(format!("{e}: {v}")))?;
-    let decoded = payload::decode(Some(kind), &bytes)
-        .to_json()
-        .ok_or_else(|| TestCaseError::fail("not decoded"))?;
-    let again =
-        payload::encode(Some(kind), &decoded).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let bytes = payload::encode(Some(kind), v).map_err(|e| TestCaseError::fail(format!("{e}: {v}")))?;
+    let decoded = payload::decode(Some(kind), &bytes).to_json().ok_or_else(|| TestCaseError::fail("not decoded"))?;
+    let again = payload::encode(Some(kind), &decoded).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&again, &bytes, "{} -> {}", v, decoded);
     Ok(())
 }

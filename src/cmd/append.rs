@@ -41,6 +41,9 @@ pub struct Args {
     /// Wait for another writer to finish instead of failing
     #[arg(long, global = true)]
     pub wait: bool,
+    /// With a key, appended records are encrypted (AES-256-GCM) as NodeDB does
+    #[command(flatten)]
+    pub key: super::KeyArgs,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -313,16 +316,13 @@ pub enum Typed {
 }
 
 fn parse_engine(s: &str) -> Result<PurgeEngine, String> {
-    PurgeEngine::from_name(s)
-        .ok_or_else(|| "expected edge-store, document-strict, columnar, crdt or array".to_string())
+    PurgeEngine::from_name(s).ok_or_else(|| "expected edge-store, document-strict, columnar, crdt or array".to_string())
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("reading stdin")?;
+        std::io::stdin().read_to_end(&mut buf).context("reading stdin")?;
         Ok(buf)
     } else {
         std::fs::read(path).with_context(|| format!("reading {}", path.display()))
@@ -330,8 +330,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn hex_arg(flag: &str, h: &str) -> Result<Vec<u8>> {
-    crate::wal::payload::schema::decode_hex(h.trim())
-        .map_err(|e| anyhow!("{flag}: not valid hex ({e})"))
+    crate::wal::payload::schema::decode_hex(h.trim()).map_err(|e| anyhow!("{flag}: not valid hex ({e})"))
 }
 
 fn parse_json_arg(flag: &str, text: &str) -> Result<Value> {
@@ -342,9 +341,7 @@ fn parse_json_arg(flag: &str, text: &str) -> Result<Value> {
 fn exact_payload(kind: Option<RecordKind>, p: &Payload) -> Result<Option<Vec<u8>>> {
     if let Some(j) = &p.payload_json {
         let v = parse_json_arg("--payload-json", j)?;
-        return payload::encode_json(kind, &v)
-            .map(Some)
-            .map_err(|e| anyhow!("--payload-json: {e}"));
+        return payload::encode_json(kind, &v).map(Some).map_err(|e| anyhow!("--payload-json: {e}"));
     }
     if let Some(h) = &p.payload_hex {
         return hex_arg("--payload-hex", h).map(Some);
@@ -356,12 +353,8 @@ fn exact_payload(kind: Option<RecordKind>, p: &Payload) -> Result<Option<Vec<u8>
 }
 
 fn need<'a, T>(v: &'a Option<T>, flag: &str, kind: RecordKind) -> Result<&'a T> {
-    v.as_ref().ok_or_else(|| {
-        anyhow!(
-            "{} needs {flag} (or --payload-json / --payload-hex / --payload-file)",
-            kind.cli_name()
-        )
-    })
+    v.as_ref()
+        .ok_or_else(|| anyhow!("{} needs {flag} (or --payload-json / --payload-hex / --payload-file)", kind.cli_name()))
 }
 
 /// Encodes the form object through the engine's codecs, so flags and JSON share one path.
@@ -390,39 +383,17 @@ fn typed(t: &Typed) -> Result<(RecordType, Header, Build)> {
         Ok((kind.record_type(), h.clone(), Box::new(move |_| Ok(bytes))))
     };
     match t {
-        Typed::Checkpoint { h, checkpoint_lsn } => fixed(
-            K::Checkpoint,
-            h,
-            json!({ "checkpoint_lsn": checkpoint_lsn }),
-        ),
-        Typed::Tombstone {
-            h,
-            collection,
-            purge_lsn,
-        } => fixed(
-            K::CollectionTombstoned,
-            h,
-            json!({ "collection": collection, "purge_lsn": purge_lsn }),
-        ),
-        Typed::TemporalPurge {
-            h,
-            engine,
-            collection,
-            cutoff_ms,
-            count,
-        } => fixed(
+        Typed::Checkpoint { h, checkpoint_lsn } => fixed(K::Checkpoint, h, json!({ "checkpoint_lsn": checkpoint_lsn })),
+        Typed::Tombstone { h, collection, purge_lsn } => {
+            fixed(K::CollectionTombstoned, h, json!({ "collection": collection, "purge_lsn": purge_lsn }))
+        }
+        Typed::TemporalPurge { h, engine, collection, cutoff_ms, count } => fixed(
             K::TemporalPurge,
             h,
             json!({ "engine": engine.name(), "collection": collection, "cutoff_system_ms": cutoff_ms, "purged_count": count }),
         ),
         Typed::SurrogateAlloc { h, hi } => fixed(K::SurrogateAlloc, h, json!({ "hi": hi })),
-        Typed::SurrogateBind {
-            h,
-            surrogate,
-            collection,
-            pk,
-            pk_hex,
-        } => {
+        Typed::SurrogateBind { h, surrogate, collection, pk, pk_hex } => {
             let pk = match (pk, pk_hex) {
                 (_, Some(hx)) => hex_arg("--pk-hex", hx)?,
                 (Some(text), None) => text.as_bytes().to_vec(),
@@ -434,113 +405,62 @@ fn typed(t: &Typed) -> Result<(RecordType, Header, Build)> {
                 json!({ "surrogate": surrogate, "collection": collection, "pk": {"hex": faster_hex::hex_string(&pk)} }),
             )
         }
-        Typed::CalvinApplied {
-            h,
-            epoch,
-            position,
-            for_vshard,
-        } => {
+        Typed::CalvinApplied { h, epoch, position, for_vshard } => {
             let mut h = h.clone();
             h.vshard.get_or_insert(*for_vshard);
-            fixed(
-                K::CalvinApplied,
-                &h,
-                json!({ "epoch": epoch, "position": position, "vshard_id": for_vshard }),
-            )
+            fixed(K::CalvinApplied, &h, json!({ "epoch": epoch, "position": position, "vshard_id": for_vshard }))
         }
-        Typed::LsnAnchor {
-            h,
-            wall_ms,
-            anchor_lsn,
-        } => {
+        Typed::LsnAnchor { h, wall_ms, anchor_lsn } => {
             let (wall_ms, anchor_lsn) = (*wall_ms, *anchor_lsn);
             Ok((
                 K::LsnMsAnchor.record_type(),
                 h.clone(),
                 Box::new(move |own_lsn| {
-                    form(
-                        K::LsnMsAnchor,
-                        json!({ "lsn": anchor_lsn.unwrap_or(own_lsn), "wall_ms": wall_ms }),
-                    )
+                    form(K::LsnMsAnchor, json!({ "lsn": anchor_lsn.unwrap_or(own_lsn), "wall_ms": wall_ms }))
                 }),
             ))
         }
-        Typed::Put {
-            h,
-            p,
-            collection,
-            id,
-            value_json,
-            value_hex,
-            key,
-            value,
-            ttl_ms,
-        } => with_payload(K::Put, h, p, &|| {
-            let collection = need(collection, "--collection", K::Put)?;
-            let bytes_of = |json_flag: &Option<String>| -> Result<Option<Value>> {
-                Ok(match (json_flag, value_hex) {
-                    (Some(j), _) => Some(json!({ "msgpack": parse_json_arg("--value-json", j)? })),
-                    (None, Some(hx)) => {
-                        Some(json!({ "hex": faster_hex::hex_string(&hex_arg("--value-hex", hx)?) }))
-                    }
-                    _ => None,
-                })
-            };
-            if let Some(k) = key {
-                let v = match value {
-                    Some(text) => json!(text),
-                    None => bytes_of(&None)?
-                        .ok_or_else(|| anyhow!("kv put needs --value or --value-hex"))?,
+        Typed::Put { h, p, collection, id, value_json, value_hex, key, value, ttl_ms } => {
+            with_payload(K::Put, h, p, &|| {
+                let collection = need(collection, "--collection", K::Put)?;
+                let bytes_of = |json_flag: &Option<String>| -> Result<Option<Value>> {
+                    Ok(match (json_flag, value_hex) {
+                        (Some(j), _) => Some(json!({ "msgpack": parse_json_arg("--value-json", j)? })),
+                        (None, Some(hx)) => {
+                            Some(json!({ "hex": faster_hex::hex_string(&hex_arg("--value-hex", hx)?) }))
+                        }
+                        _ => None,
+                    })
                 };
-                return form(
-                    K::Put,
-                    json!({ "form": "kv_put", "collection": collection, "key": k, "value": v, "ttl_ms": ttl_ms }),
-                );
-            }
-            let id = need(id, "--id (document) or --key (KV)", K::Put)?;
-            let v = bytes_of(value_json)?
-                .ok_or_else(|| anyhow!("document put needs --value-json or --value-hex"))?;
-            form(
-                K::Put,
-                json!({ "form": "document_put", "collection": collection, "document_id": id, "value": v }),
-            )
-        }),
-        Typed::Delete {
-            h,
-            p,
-            collection,
-            id,
-            key,
-        } => with_payload(K::Delete, h, p, &|| {
+                if let Some(k) = key {
+                    let v = match value {
+                        Some(text) => json!(text),
+                        None => bytes_of(&None)?.ok_or_else(|| anyhow!("kv put needs --value or --value-hex"))?,
+                    };
+                    return form(
+                        K::Put,
+                        json!({ "form": "kv_put", "collection": collection, "key": k, "value": v, "ttl_ms": ttl_ms }),
+                    );
+                }
+                let id = need(id, "--id (document) or --key (KV)", K::Put)?;
+                let v =
+                    bytes_of(value_json)?.ok_or_else(|| anyhow!("document put needs --value-json or --value-hex"))?;
+                form(K::Put, json!({ "form": "document_put", "collection": collection, "document_id": id, "value": v }))
+            })
+        }
+        Typed::Delete { h, p, collection, id, key } => with_payload(K::Delete, h, p, &|| {
             let collection = need(collection, "--collection", K::Delete)?;
             if !key.is_empty() {
-                return form(
-                    K::Delete,
-                    json!({ "form": "kv_delete", "collection": collection, "keys": key }),
-                );
+                return form(K::Delete, json!({ "form": "kv_delete", "collection": collection, "keys": key }));
             }
             let id = need(id, "--id (document) or --key (KV)", K::Delete)?;
-            form(
-                K::Delete,
-                json!({ "form": "document_delete", "collection": collection, "document_id": id }),
-            )
+            form(K::Delete, json!({ "form": "document_delete", "collection": collection, "document_id": id }))
         }),
-        Typed::VectorPut {
-            h,
-            p,
-            collection,
-            vector,
-            field,
-            surrogate,
-        } => with_payload(K::VectorPut, h, p, &|| {
+        Typed::VectorPut { h, p, collection, vector, field, surrogate } => with_payload(K::VectorPut, h, p, &|| {
             let collection = need(collection, "--collection", K::VectorPut)?;
             let components: Vec<f32> = need(vector, "--vector", K::VectorPut)?
                 .split(',')
-                .map(|x| {
-                    x.trim()
-                        .parse::<f32>()
-                        .map_err(|_| anyhow!("--vector: {x:?} is not a number"))
-                })
+                .map(|x| x.trim().parse::<f32>().map_err(|_| anyhow!("--vector: {x:?} is not a number")))
                 .collect::<Result<_>>()?;
             let dim = components.len();
             form(
@@ -549,18 +469,10 @@ fn typed(t: &Typed) -> Result<(RecordType, Header, Build)> {
                         "field_name": field, "doc_id": null, "surrogate": surrogate }),
             )
         }),
-        Typed::VectorDelete {
-            h,
-            p,
-            collection,
-            vector_id,
-        } => with_payload(K::VectorDelete, h, p, &|| {
+        Typed::VectorDelete { h, p, collection, vector_id } => with_payload(K::VectorDelete, h, p, &|| {
             let collection = need(collection, "--collection", K::VectorDelete)?;
             let id = need(vector_id, "--vector-id", K::VectorDelete)?;
-            form(
-                K::VectorDelete,
-                json!({ "form": "vector_delete", "collection": collection, "vector_id": id }),
-            )
+            form(K::VectorDelete, json!({ "form": "vector_delete", "collection": collection, "vector_id": id }))
         }),
         Typed::VectorParams {
             h,
@@ -581,31 +493,15 @@ fn typed(t: &Typed) -> Result<(RecordType, Header, Build)> {
                             "metric": metric, "index_type": index_type, "pq_m": pq_m, "ivf_cells": ivf_cells, "ivf_nprobe": ivf_nprobe }),
             )
         }),
-        Typed::TimeseriesBatch {
-            h,
-            p,
-            collection,
-            ilp,
-        } => with_payload(K::TimeseriesBatch, h, p, &|| {
+        Typed::TimeseriesBatch { h, p, collection, ilp } => with_payload(K::TimeseriesBatch, h, p, &|| {
             let collection = need(collection, "--collection", K::TimeseriesBatch)?;
             let ilp = need(ilp, "--ilp", K::TimeseriesBatch)?;
-            form(
-                K::TimeseriesBatch,
-                json!({ "form": "timeseries_ingest", "collection": collection, "payload": ilp }),
-            )
+            form(K::TimeseriesBatch, json!({ "form": "timeseries_ingest", "collection": collection, "payload": ilp }))
         }),
-        Typed::LogBatch {
-            h,
-            p,
-            collection,
-            text,
-        } => with_payload(K::LogBatch, h, p, &|| {
+        Typed::LogBatch { h, p, collection, text } => with_payload(K::LogBatch, h, p, &|| {
             let collection = need(collection, "--collection", K::LogBatch)?;
             let text = need(text, "--text", K::LogBatch)?;
-            form(
-                K::LogBatch,
-                json!({ "form": "log_batch", "collection": collection, "payload": text }),
-            )
+            form(K::LogBatch, json!({ "form": "log_batch", "collection": collection, "payload": text }))
         }),
         Typed::Noop { h, p } => with_payload(K::Noop, h, p, &|| Ok(Vec::new())),
         Typed::CrdtDelta { h, p } => payload_only(K::CrdtDelta, h, p),
@@ -615,9 +511,7 @@ fn typed(t: &Typed) -> Result<(RecordType, Header, Build)> {
         Typed::Transaction { h, p } => payload_only(K::Transaction, h, p),
         Typed::Raw { h, p, type_code } => {
             if type_code.is_encrypted() {
-                bail!(
-                    "--type-code has the encrypted bit (0x4000) set; encrypted records need a key"
-                );
+                bail!("--type-code has the encrypted bit (0x4000) set; encrypted records need a key");
             }
             let bytes = exact_payload(type_code.kind(), p)?.unwrap_or_default();
             Ok((*type_code, h.clone(), Box::new(move |_| Ok(bytes))))
@@ -626,24 +520,15 @@ fn typed(t: &Typed) -> Result<(RecordType, Header, Build)> {
 }
 
 fn payload_only(kind: RecordKind, h: &Header, p: &Payload) -> Result<(RecordType, Header, Build)> {
-    let bytes = exact_payload(Some(kind), p)?.ok_or_else(|| {
-        anyhow!(
-            "{} needs --payload-json, --payload-hex or --payload-file",
-            kind.cli_name()
-        )
-    })?;
+    let bytes = exact_payload(Some(kind), p)?
+        .ok_or_else(|| anyhow!("{} needs --payload-json, --payload-hex or --payload-file", kind.cli_name()))?;
     Ok((kind.record_type(), h.clone(), Box::new(move |_| Ok(bytes))))
 }
 
 fn open_writer(args: &Args) -> Result<WalWriter> {
-    WalWriter::open(
-        &args.path,
-        WriterOptions {
-            segment_size: args.segment_size,
-            wait_for_lock: args.wait,
-        },
-    )
-    .context("cannot append")
+    let encrypt = args.key.load()?;
+    WalWriter::open(&args.path, WriterOptions { segment_size: args.segment_size, wait_for_lock: args.wait, encrypt })
+        .context("cannot append")
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -686,11 +571,9 @@ fn append_one(args: &Args, t: &Typed) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Text => writeln!(out, "{}", appended.lsn)?,
-        Format::Json => writeln!(
-            out,
-            "{}",
-            json!({ "lsn": appended.lsn, "segment": appended.segment, "offset": appended.offset })
-        )?,
+        Format::Json => {
+            writeln!(out, "{}", json!({ "lsn": appended.lsn, "segment": appended.segment, "offset": appended.offset }))?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -743,8 +626,7 @@ fn stage_line(text: &[u8], line_no: usize, chunk: &mut Chunk) -> Result<bool> {
     if text.trim_ascii().is_empty() {
         return Ok(false);
     }
-    let line: Line<'_> =
-        serde_json::from_slice(text).map_err(|e| anyhow!("not a valid JSON object: {e}"))?;
+    let line: Line<'_> = serde_json::from_slice(text).map_err(|e| anyhow!("not a valid JSON object: {e}"))?;
     match line.kind.as_deref() {
         Some("record") | None => {}
         Some("preamble") => return Ok(false),
@@ -755,23 +637,18 @@ fn stage_line(text: &[u8], line_no: usize, chunk: &mut Chunk) -> Result<bool> {
             let rt = RecordType(code);
             // Fast path: `dump` prints NodeDB's exact name.
             if let Some(name) = name.filter(|n| rt.kind().map(RecordKind::name) != Some(*n)) {
-                let named = parse_record_type(name)
-                    .ok_or_else(|| anyhow!("unknown record type {name:?}"))?;
+                let named = parse_record_type(name).ok_or_else(|| anyhow!("unknown record type {name:?}"))?;
                 if named.logical() != rt.logical() {
                     bail!("type {name:?} does not match record_type {code}");
                 }
             }
             rt
         }
-        (None, Some(name)) => {
-            parse_record_type(name).ok_or_else(|| anyhow!("unknown record type {name:?}"))?
-        }
+        (None, Some(name)) => parse_record_type(name).ok_or_else(|| anyhow!("unknown record type {name:?}"))?,
         (None, None) => bail!("needs \"type\" or \"record_type\""),
     };
     if record_type.is_encrypted() || line.encrypted == Some(true) {
-        bail!(
-            "encrypted records cannot be re-appended: their ciphertext is bound to the original segment"
-        );
+        bail!("encrypted records cannot be re-appended: their ciphertext is bound to the original segment");
     }
     let start = chunk.bytes.len();
     match (line.payload_hex.as_deref(), line.payload) {
@@ -785,8 +662,7 @@ fn stage_line(text: &[u8], line_no: usize, chunk: &mut Chunk) -> Result<bool> {
         }
         (None, Some(raw)) if raw.get() != "null" => {
             let v: Value = serde_json::from_str(raw.get()).map_err(|e| anyhow!("payload: {e}"))?;
-            let bytes = payload::encode_json(record_type.kind(), &v)
-                .map_err(|e| anyhow!("payload: {e}"))?;
+            let bytes = payload::encode_json(record_type.kind(), &v).map_err(|e| anyhow!("payload: {e}"))?;
             chunk.bytes.extend_from_slice(&bytes);
         }
         _ => bail!("needs \"payload_hex\" or a non-null \"payload\""),
@@ -820,8 +696,7 @@ fn stage_chunk(text: &[u8], first_line_no: usize) -> Result<Chunk> {
     let mut line_no = first_line_no;
     while start < text.len() {
         let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |p| start + p);
-        stage_line(&text[start..end], line_no, &mut chunk)
-            .with_context(|| format!("line {line_no}"))?;
+        stage_line(&text[start..end], line_no, &mut chunk).with_context(|| format!("line {line_no}"))?;
         start = end + 1;
         line_no += 1;
     }
@@ -839,18 +714,13 @@ impl Input {
         if path == Path::new("-") {
             return read_input(path).map(Input::Read);
         }
-        let file =
-            std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-        let len = file
-            .metadata()
-            .with_context(|| format!("reading {}", path.display()))?
-            .len();
+        let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let len = file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
         if len == 0 || !file.metadata()?.is_file() {
             return read_input(path).map(Input::Read);
         }
         // SAFETY: read-only map of an input file that is not expected to change while read.
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .with_context(|| format!("reading {}", path.display()))?;
+        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("reading {}", path.display()))?;
         Ok(Input::Mapped(map))
     }
     fn bytes(&self) -> &[u8] {
@@ -903,11 +773,7 @@ fn append_batch(args: &Args, input: &Path) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Text if n == 0 => writeln!(out, "appended 0 records")?,
-        Format::Text => writeln!(
-            out,
-            "appended {n} records, LSN {first_lsn}..{}, {bytes} bytes",
-            first_lsn + n - 1
-        )?,
+        Format::Text => writeln!(out, "appended {n} records, LSN {first_lsn}..{}, {bytes} bytes", first_lsn + n - 1)?,
         Format::Json => writeln!(
             out,
             "{}",
@@ -920,18 +786,12 @@ fn append_batch(args: &Args, input: &Path) -> Result<ExitCode> {
 /// Parses and validates every line (on all cores); nothing is written unless all of
 /// them are good. Then checks LSNs and places segment boundaries, in order.
 fn stage_all(text: &[u8], first_lsn: u64, active_segment: Option<String>) -> Result<Vec<Chunk>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     // Split at line boundaries into roughly equal slices, remembering each slice's first line number.
     let mut slices = Vec::with_capacity(threads);
     let (mut start, mut line_no) = (0usize, 1usize);
     for i in 1..=threads {
-        let mut end = if i == threads {
-            text.len()
-        } else {
-            (text.len() * i / threads).max(start)
-        };
+        let mut end = if i == threads { text.len() } else { (text.len() * i / threads).max(start) };
         if end < text.len() {
             end += memchr::memchr(b'\n', &text[end..]).map_or(text.len() - end, |p| p + 1);
         }
@@ -941,14 +801,8 @@ fn stage_all(text: &[u8], first_lsn: u64, active_segment: Option<String>) -> Res
         start = end;
     }
     let results: Vec<Result<Chunk>> = std::thread::scope(|s| {
-        let handles: Vec<_> = slices
-            .iter()
-            .map(|&(slice, first)| s.spawn(move || stage_chunk(slice, first)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("staging thread panicked"))
-            .collect()
+        let handles: Vec<_> = slices.iter().map(|&(slice, first)| s.spawn(move || stage_chunk(slice, first))).collect();
+        handles.into_iter().map(|h| h.join().expect("staging thread panicked")).collect()
     });
     let mut chunks = Vec::with_capacity(results.len());
     for r in results {

@@ -57,10 +57,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     if args.output.exists() {
-        bail!(
-            "{} already exists; corrupt writes a new copy",
-            args.output.display()
-        );
+        bail!("{} already exists; corrupt writes a new copy", args.output.display());
     }
     let segments = discover(&args.input).context("cannot open WAL")?;
     // Every record of the WAL, per segment.
@@ -69,14 +66,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let data = SegmentData::open(&seg.path).context("cannot read WAL")?;
         for item in Scanner::new(&data, ScanOptions::default()) {
             if let Item::Record(r) = item {
-                all.push((
-                    i,
-                    Placed {
-                        offset: r.offset as usize,
-                        len: r.total_len() as usize,
-                        lsn: r.header.lsn,
-                    },
-                ));
+                all.push((i, Placed { offset: r.offset as usize, len: r.total_len() as usize, lsn: r.header.lsn }));
             }
         }
     }
@@ -86,9 +76,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let kind = CorruptKind::from(args.kind);
     let mut rng = SplitMix64::new(args.seed.unwrap_or(0));
     let chosen = if let Some(lsn) = args.at {
-        all.iter()
-            .position(|(_, p)| p.lsn == lsn)
-            .with_context(|| format!("no record with LSN {lsn}"))?
+        all.iter().position(|(_, p)| p.lsn == lsn).with_context(|| format!("no record with LSN {lsn}"))?
     } else if let Some(off) = args.offset {
         if segments.len() != 1 {
             bail!("--offset needs a single-file WAL; use --at LSN for directories");
@@ -104,42 +92,25 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         all.len() / 2
     };
     let (seg_index, target) = all[chosen];
-    let in_segment: Vec<Placed> = all
-        .iter()
-        .filter(|(s, _)| *s == seg_index)
-        .map(|(_, p)| *p)
-        .collect();
-    let target_index = in_segment
-        .iter()
-        .position(|p| *p == target)
-        .expect("target is in its segment");
+    let in_segment: Vec<Placed> = all.iter().filter(|(s, _)| *s == seg_index).map(|(_, p)| *p).collect();
+    let target_index = in_segment.iter().position(|p| *p == target).expect("target is in its segment");
 
     let is_dir = args.input.is_dir();
     if is_dir {
-        std::fs::create_dir(&args.output)
-            .with_context(|| format!("creating {}", args.output.display()))?;
+        std::fs::create_dir(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
     }
     let out_path = |seg: &Path| -> PathBuf {
-        if is_dir {
-            args.output
-                .join(seg.file_name().expect("segment file name"))
-        } else {
-            args.output.clone()
-        }
+        if is_dir { args.output.join(seg.file_name().expect("segment file name")) } else { args.output.clone() }
     };
     let mut description = String::new();
     for (i, seg) in segments.iter().enumerate() {
-        let mut data =
-            std::fs::read(&seg.path).with_context(|| format!("reading {}", seg.path.display()))?;
+        let mut data = std::fs::read(&seg.path).with_context(|| format!("reading {}", seg.path.display()))?;
         if i == seg_index {
             description = corrupt(&mut data, &in_segment, target_index, kind, rng.next_u64());
         }
         let dest = out_path(&seg.path);
         std::fs::write(&dest, &data).with_context(|| format!("writing {}", dest.display()))?;
     }
-    eprintln!(
-        "{}: {description}",
-        out_path(&segments[seg_index].path).display()
-    );
+    eprintln!("{}: {description}", out_path(&segments[seg_index].path).display());
     Ok(ExitCode::SUCCESS)
 }

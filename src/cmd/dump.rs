@@ -12,8 +12,12 @@ use crate::render::{hexdump::hexdump, json, table};
 use std::sync::mpsc::sync_channel;
 
 use crate::wal::log::{Event, for_each_segment, total_size, walk_segments};
-use crate::wal::payload::{self, Decoded};
+use std::borrow::Cow;
+
+use crate::wal::crypto::{self, CryptoError, KeyRing};
+use crate::wal::payload;
 use crate::wal::scan::{Item, RecordRef, ScanOptions, Scanner};
+use crate::wal::segment::Preamble;
 use crate::wal::segment::discover;
 use crate::wal::types::{RecordType, parse_record_type};
 
@@ -37,6 +41,8 @@ pub struct Args {
     /// Stop where NodeDB's reader stops (first damage or padding in each segment)
     #[arg(long)]
     pub stop_at_damage: bool,
+    #[command(flatten)]
+    pub key: super::KeyArgs,
 }
 
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -65,9 +71,8 @@ pub struct Filter {
 }
 
 pub fn parse_type_arg(s: &str) -> Result<RecordType, String> {
-    parse_record_type(s).ok_or_else(|| {
-        format!("unknown record type {s:?} (use a name like put, vector-put, or a number)")
-    })
+    parse_record_type(s)
+        .ok_or_else(|| format!("unknown record type {s:?} (use a name like put, vector-put, or a number)"))
 }
 
 impl Filter {
@@ -75,26 +80,18 @@ impl Filter {
         let h = &r.header;
         self.from_lsn.is_none_or(|l| h.lsn >= l)
             && self.to_lsn.is_none_or(|l| h.lsn <= l)
-            && (self.types.is_empty()
-                || self
-                    .types
-                    .iter()
-                    .any(|t| t.logical() == h.record_type.logical()))
+            && (self.types.is_empty() || self.types.iter().any(|t| t.logical() == h.record_type.logical()))
             && self.tenant.is_none_or(|t| h.tenant_id == t)
             && self.vshard.is_none_or(|v| h.vshard_id == v)
             && self.database.is_none_or(|d| h.database_id == d)
     }
 
-    /// The collection filter; encrypted payloads cannot be inspected and never match it.
-    pub fn matches_payload(&self, r: &RecordRef<'_>) -> bool {
-        match &self.collection {
-            None => true,
-            Some(c) => {
-                !r.header.record_type.is_encrypted()
-                    && payload::collections(r.header.record_type.kind(), r.payload)
-                        .iter()
-                        .any(|(_, name)| name == c)
-            }
+    /// The collection filter, on the readable payload (encrypted ones without a key never match).
+    pub fn matches_payload(&self, r: &RecordRef<'_>, plain: Result<&[u8], &CryptoError>) -> bool {
+        match (&self.collection, plain) {
+            (None, _) => true,
+            (Some(c), Ok(p)) => payload::collections(r.header.record_type.kind(), p).iter().any(|(_, name)| name == c),
+            (Some(_), Err(_)) => false,
         }
     }
 }
@@ -107,14 +104,32 @@ struct Chunk {
     ends: Vec<(usize, bool)>,
 }
 
+/// How a worker reads payloads: the key ring and the segment's preamble.
+#[derive(Clone, Copy)]
+struct Keys<'k> {
+    ring: Option<&'k KeyRing>,
+    preamble: Option<Preamble>,
+}
+
+impl Keys<'_> {
+    fn plain<'a>(&self, r: &RecordRef<'a>) -> Result<Cow<'a, [u8]>, CryptoError> {
+        crypto::plaintext(self.ring, self.preamble.as_ref(), r)
+    }
+}
+
 /// Renders one item as a JSON object (no trailing newline); returns false if filtered out.
-fn render_json(filter: &Filter, seg: &str, item: &Item<'_>, out: &mut Vec<u8>) -> bool {
+fn render_json(filter: &Filter, seg: &str, keys: Keys<'_>, item: &Item<'_>, out: &mut Vec<u8>) -> bool {
     match item {
         Item::Record(r) => {
-            if !filter.matches_header(r) || !filter.matches_payload(r) {
+            if !filter.matches_header(r) {
                 return false;
             }
-            json::record(out, Some(seg), r, None);
+            let plain = keys.plain(r);
+            let plain = plain.as_deref();
+            if !filter.matches_payload(r, plain) {
+                return false;
+            }
+            json::record(out, Some(seg), r, plain);
         }
         Item::Damage(d) => json::damage(out, Some(seg), d),
         Item::Padding { offset, len } => json::padding(out, Some(seg), *offset, *len),
@@ -125,22 +140,18 @@ fn render_json(filter: &Filter, seg: &str, item: &Item<'_>, out: &mut Vec<u8>) -
 
 /// Renders a batch. JSON Lines items end with a newline; JSON array items start with
 /// `,\n` (the writer drops the comma of the very first one).
-fn render_chunk(filter: &Filter, seg: &str, items: &[Item<'_>], array: bool) -> Chunk {
-    let mut c = Chunk {
-        bytes: Vec::with_capacity(1 << 16),
-        ends: Vec::with_capacity(items.len()),
-    };
+fn render_chunk(filter: &Filter, seg: &str, keys: Keys<'_>, items: &[Item<'_>], array: bool) -> Chunk {
+    let mut c = Chunk { bytes: Vec::with_capacity(1 << 16), ends: Vec::with_capacity(items.len()) };
     for item in items {
         let mark = c.bytes.len();
         if array {
             c.bytes.extend_from_slice(b",\n");
         }
-        if render_json(filter, seg, item, &mut c.bytes) {
+        if render_json(filter, seg, keys, item, &mut c.bytes) {
             if !array {
                 c.bytes.push(b'\n');
             }
-            c.ends
-                .push((c.bytes.len(), matches!(item, Item::Record(_))));
+            c.ends.push((c.bytes.len(), matches!(item, Item::Record(_))));
         } else {
             c.bytes.truncate(mark);
         }
@@ -182,6 +193,7 @@ const BATCH_ITEMS: usize = 256;
 const BATCH_BYTES: usize = 128 << 10;
 
 fn dump_json(args: &Args) -> Result<()> {
+    let ring = args.key.load()?;
     let stdout = std::io::stdout();
     let mut sink = JsonOut {
         out: BufWriter::with_capacity(1 << 16, stdout.lock()),
@@ -192,13 +204,8 @@ fn dump_json(args: &Args) -> Result<()> {
     if sink.array {
         sink.out.write_all(b"[")?;
     }
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let opts = ScanOptions {
-        stop_at_damage: args.stop_at_damage,
-        ..Default::default()
-    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let opts = ScanOptions { stop_at_damage: args.stop_at_damage, ..Default::default() };
     for path in &args.paths {
         let segments = discover(path).context("cannot open WAL")?;
         let pb = super::progress_bar(total_size(&segments));
@@ -213,12 +220,10 @@ fn dump_json(args: &Args) -> Result<()> {
                     let (job_tx, job_rx) = sync_channel::<Vec<Item<'_>>>(2);
                     let (res_tx, res_rx) = sync_channel::<Chunk>(2);
                     let array = sink.array;
+                    let keys = Keys { ring: ring.as_ref(), preamble: ctx.preamble };
                     s.spawn(move || {
                         for batch in job_rx {
-                            if res_tx
-                                .send(render_chunk(filter, seg, &batch, array))
-                                .is_err()
-                            {
+                            if res_tx.send(render_chunk(filter, seg, keys, &batch, array)).is_err() {
                                 break;
                             }
                         }
@@ -230,13 +235,7 @@ fn dump_json(args: &Args) -> Result<()> {
                 let mut outcome = Ok(());
                 let mut batch = Vec::with_capacity(BATCH_ITEMS);
                 let mut batch_bytes = 0;
-                let mut scanner = Scanner::new(
-                    data,
-                    ScanOptions {
-                        keep_pages: true,
-                        ..opts
-                    },
-                );
+                let mut scanner = Scanner::new(data, ScanOptions { keep_pages: true, ..opts });
                 // Scan position at the end of each batch in flight, to release its pages
                 // once it is written.
                 let mut batch_ends = std::collections::VecDeque::new();
@@ -250,10 +249,7 @@ fn dump_json(args: &Args) -> Result<()> {
                         }
                         batch.push(item);
                     }
-                    if batch.len() >= BATCH_ITEMS
-                        || batch_bytes >= BATCH_BYTES
-                        || (end && !batch.is_empty())
-                    {
+                    if batch.len() >= BATCH_ITEMS || batch_bytes >= BATCH_BYTES || (end && !batch.is_empty()) {
                         batch_bytes = 0;
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ITEMS));
                         jobs[sent % workers].send(full).expect("worker alive");
@@ -287,11 +283,7 @@ fn dump_json(args: &Args) -> Result<()> {
             })?;
             done_bytes += ctx.size;
             pb.set_position(done_bytes);
-            Ok(if sink.remaining == 0 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            })
+            Ok(if sink.remaining == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
         })
         .context("cannot read WAL")?;
         pb.finish_and_clear();
@@ -300,8 +292,7 @@ fn dump_json(args: &Args) -> Result<()> {
         }
     }
     if sink.array {
-        sink.out
-            .write_all(if sink.items == 0 { b"]\n" } else { b"\n]\n" })?;
+        sink.out.write_all(if sink.items == 0 { b"]\n" } else { b"\n]\n" })?;
     }
     sink.out.flush().context("writing output")?;
     Ok(())
@@ -309,26 +300,23 @@ fn dump_json(args: &Args) -> Result<()> {
 
 /// Table and hex output: for people, so sequential and paged.
 fn dump_human(args: &Args) -> Result<()> {
+    let ring = args.key.load()?;
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut rows: Vec<Vec<comfy_table::Cell>> = Vec::new();
     let mut shown = 0u64;
     let mut remaining = args.filter.limit.unwrap_or(u64::MAX);
-    let opts = ScanOptions {
-        stop_at_damage: args.stop_at_damage,
-        ..Default::default()
+    let opts = ScanOptions { stop_at_damage: args.stop_at_damage, ..Default::default() };
+    let flush_table = |out: &mut BufWriter<_>, rows: &mut Vec<Vec<comfy_table::Cell>>| -> std::io::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut t = table::new_table(&table::DUMP_HEADER);
+        for r in rows.drain(..) {
+            t.add_row(r);
+        }
+        table::align_numbers(&mut t, &[0, 3, 4, 9, 10]);
+        writeln!(out, "{t}")
     };
-    let flush_table =
-        |out: &mut BufWriter<_>, rows: &mut Vec<Vec<comfy_table::Cell>>| -> std::io::Result<()> {
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let mut t = table::new_table(&table::DUMP_HEADER);
-            for r in rows.drain(..) {
-                t.add_row(r);
-            }
-            table::align_numbers(&mut t, &[0, 3, 4, 9, 10]);
-            writeln!(out, "{t}")
-        };
     for path in &args.paths {
         let segments = discover(path).context("cannot open WAL")?;
         let mut write_err = None;
@@ -338,26 +326,35 @@ fn dump_human(args: &Args) -> Result<()> {
             };
             let seg = ctx.info.name.as_str();
             let res = (|| -> std::io::Result<()> {
+                let keys = Keys { ring: ring.as_ref(), preamble: ctx.preamble };
+                let plain = match &item {
+                    Item::Record(r) => Some(keys.plain(r)),
+                    _ => None,
+                };
+                let plain = plain.as_ref().map(|p| p.as_deref());
                 let row = match (&item, args.format) {
                     (Item::Record(r), _)
-                        if !args.filter.matches_header(r) || !args.filter.matches_payload(r) =>
+                        if !args.filter.matches_header(r)
+                            || !args.filter.matches_payload(r, plain.expect("records have one")) =>
                     {
                         return Ok(());
                     }
                     (Item::Record(r), Format::Table) => {
-                        let (decoded, error) = decode_record(r);
-                        table::record_row(
-                            seg,
-                            r,
-                            table::payload_summary(decoded.as_ref(), r.payload, error),
-                        )
+                        let summary = match plain.expect("records have one") {
+                            Ok(p) => {
+                                let decoded = payload::decode(r.header.record_type.kind(), p);
+                                table::payload_summary(Some(&decoded), p, None)
+                            }
+                            Err(e) => table::payload_summary(None, r.payload, Some(&e.to_string())),
+                        };
+                        table::record_row(seg, r, summary)
                     }
                     (Item::Record(r), _) => {
                         let h = &r.header;
-                        let name = h.record_type.kind().map_or_else(
-                            || format!("0x{:08x}", h.record_type.0),
-                            |k| k.name().to_string(),
-                        );
+                        let name = h
+                            .record_type
+                            .kind()
+                            .map_or_else(|| format!("0x{:08x}", h.record_type.0), |k| k.name().to_string());
                         writeln!(
                             out,
                             "# {seg} offset {} lsn {} {name} payload_len {}",
@@ -387,18 +384,11 @@ fn dump_human(args: &Args) -> Result<()> {
                     (Item::Padding { offset, len }, _) => {
                         return writeln!(out, "# {seg} offset {offset} PADDING ({len} zero bytes)");
                     }
-                    (Item::Preamble(p), Format::Table) => table::plain_row(
-                        seg,
-                        0,
-                        "PREAMBLE",
-                        format!("epoch {}", faster_hex::hex_string(&p.epoch)),
-                    ),
+                    (Item::Preamble(p), Format::Table) => {
+                        table::plain_row(seg, 0, "PREAMBLE", format!("epoch {}", faster_hex::hex_string(&p.epoch)))
+                    }
                     (Item::Preamble(p), _) => {
-                        return writeln!(
-                            out,
-                            "# {seg} offset 0 PREAMBLE epoch {}",
-                            faster_hex::hex_string(&p.epoch)
-                        );
+                        return writeln!(out, "# {seg} offset 0 PREAMBLE epoch {}", faster_hex::hex_string(&p.epoch));
                     }
                 };
                 if matches!(item, Item::Record(_)) {
@@ -406,21 +396,13 @@ fn dump_human(args: &Args) -> Result<()> {
                 }
                 shown += 1;
                 rows.push(row);
-                if rows.len() >= TABLE_PAGE {
-                    flush_table(&mut out, &mut rows)
-                } else {
-                    Ok(())
-                }
+                if rows.len() >= TABLE_PAGE { flush_table(&mut out, &mut rows) } else { Ok(()) }
             })();
             if let Err(e) = res {
                 write_err = Some(e);
                 return ControlFlow::Break(());
             }
-            if remaining == 0 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            if remaining == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })
         .context("cannot read WAL")?;
         if let Some(e) = write_err {
@@ -446,15 +428,4 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Format::Table | Format::Hex => dump_human(args)?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Decodes a record's payload; encrypted payloads stay undecoded until a key is given.
-fn decode_record(r: &RecordRef<'_>) -> (Option<Decoded>, Option<&'static str>) {
-    if r.header.record_type.is_encrypted() {
-        return (None, Some("encrypted payload; no key given"));
-    }
-    (
-        Some(payload::decode(r.header.record_type.kind(), r.payload)),
-        None,
-    )
 }

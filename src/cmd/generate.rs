@@ -47,28 +47,16 @@ fn parse_range(s: &str) -> Result<(usize, usize), String> {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     if args.out.exists() {
-        bail!(
-            "{} already exists; gen only creates new WALs",
-            args.out.display()
-        );
+        bail!("{} already exists; gen only creates new WALs", args.out.display());
     }
     let cfg = GenConfig {
         seed: args.seed,
-        mix: args
-            .mix
-            .clone()
-            .map_or_else(|| DEFAULT_MIX.to_vec(), |m| m.0),
+        mix: args.mix.clone().map_or_else(|| DEFAULT_MIX.to_vec(), |m| m.0),
         payload_min: args.payload_size.0,
         payload_max: args.payload_size.1,
     };
     let mut generator = Generator::new(cfg);
-    let mut w = WalWriter::open(
-        &args.out,
-        WriterOptions {
-            segment_size: args.segment_size,
-            wait_for_lock: false,
-        },
-    )?;
+    let mut w = WalWriter::open(&args.out, WriterOptions { segment_size: args.segment_size, ..Default::default() })?;
     for _ in 0..args.records {
         let lsn = w.next_lsn();
         let r = generator.record(lsn);

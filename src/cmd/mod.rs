@@ -5,12 +5,18 @@ pub mod corrupt;
 pub mod dump;
 pub mod generate;
 pub mod repair;
+pub mod replay;
 pub mod stats;
 pub mod verify;
 
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
+
+use crate::wal::crypto::{Key, KeyRing};
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -43,6 +49,8 @@ pub enum Command {
     Repair(repair::Args),
     /// Write a damaged copy of a WAL (for tests); never modifies the input
     Corrupt(corrupt::Args),
+    /// Simulate NodeDB's tombstone-filtered replay: a decision for every record
+    Replay(replay::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -54,19 +62,42 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Append(a) => append::run(&a),
         Command::Repair(a) => repair::run(&a),
         Command::Corrupt(a) => corrupt::run(&a),
+        Command::Replay(a) => replay::run(&a),
     }
 }
 
 /// A byte-count progress bar on stderr; indicatif draws nothing unless stderr is a terminal.
 pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-    ) {
+    let pb = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}") {
         pb.set_style(style);
     }
     pb
+}
+
+/// Keys for encrypted WALs. The first key given is the current one; any others are
+/// older keys tried when decrypting (key rotation).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct KeyArgs {
+    /// AES-256 key file: 32 raw bytes or 64 hex digits (repeatable)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub key_file: Vec<PathBuf>,
+    /// AES-256 key as 64 hex digits (repeatable; or set WALKIT_KEY)
+    #[arg(long, value_name = "HEX", env = "WALKIT_KEY", hide_env_values = true, global = true)]
+    pub key_hex: Vec<String>,
+}
+
+impl KeyArgs {
+    pub fn load(&self) -> anyhow::Result<Option<KeyRing>> {
+        let mut keys = Vec::new();
+        for f in &self.key_file {
+            let bytes = std::fs::read(f).with_context(|| format!("reading key file {}", f.display()))?;
+            keys.push(Key::from_file_bytes(&bytes).map_err(|e| anyhow!("key file {}: {e}", f.display()))?);
+        }
+        for h in &self.key_hex {
+            keys.push(Key::from_file_bytes(h.as_bytes()).map_err(|e| anyhow!("--key-hex: {e}"))?);
+        }
+        let mut it = keys.into_iter();
+        Ok(it.next().map(|current| KeyRing { current, previous: it.collect() }))
+    }
 }

@@ -10,10 +10,8 @@ use crate::wal::repair;
 use crate::wal::writer::lock_existing;
 
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Exit codes: 0 repaired or nothing to repair; 2 usage or I/O error;\n\
-3 refused: the damage is inside the log and valid records would be lost (use --force)"
-)]
+#[command(after_help = "Exit codes: 0 repaired or nothing to repair; 2 usage or I/O error;\n\
+3 refused: the damage is inside the log and valid records would be lost (use --force)")]
 pub struct Args {
     /// WAL file or WAL directory
     pub path: PathBuf,
@@ -44,11 +42,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         plan.segment.display(),
         plan.reason,
         plan.cut_offset,
-        if args.dry_run || refused {
-            "would remove"
-        } else {
-            "removing"
-        },
+        if args.dry_run || refused { "would remove" } else { "removing" },
         plan.cut_offset
     )?;
     if !plan.is_tail_only() {
@@ -59,17 +53,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             if plan.later_segments.is_empty() {
                 String::new()
             } else {
-                format!(
-                    ", and {} later segment(s) set aside",
-                    plan.later_segments.len()
-                )
+                format!(", and {} later segment(s) set aside", plan.later_segments.len())
             }
         )?;
         if refused {
-            writeln!(
-                out,
-                "refused: run with --force to cut it anyway (the removed bytes are backed up first)"
-            )?;
+            writeln!(out, "refused: run with --force to cut it anyway (the removed bytes are backed up first)")?;
             return Ok(ExitCode::from(3));
         }
     }

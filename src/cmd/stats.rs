@@ -10,6 +10,7 @@ use comfy_table::Cell;
 use serde_json::json;
 
 use crate::render::{human_bytes, percent, table};
+use crate::wal::crypto;
 use crate::wal::log::{Event, total_size, walk_segments};
 use crate::wal::payload;
 use crate::wal::scan::{Item, ScanOptions};
@@ -36,16 +37,17 @@ pub struct Args {
     /// Add a per-(tenant, collection) breakdown (decodes payloads, slower)
     #[arg(long)]
     pub by_collection: bool,
+    /// Key for encrypted WALs (needed for --by-collection)
+    #[command(flatten)]
+    pub key: super::KeyArgs,
 }
 
 fn type_label(logical: u32) -> String {
-    RecordType(logical)
-        .kind()
-        .map(|k| k.name().to_string())
-        .unwrap_or_else(|| format!("unknown 0x{logical:08x}"))
+    RecordType(logical).kind().map(|k| k.name().to_string()).unwrap_or_else(|| format!("unknown 0x{logical:08x}"))
 }
 
 pub fn collect(args: &Args) -> Result<Stats> {
+    let keys = args.key.load()?;
     let mut stats = Stats::default();
     for path in &args.paths {
         let segments = discover(path).context("cannot open WAL")?;
@@ -61,17 +63,16 @@ pub fn collect(args: &Args) -> Result<Stats> {
                     done += ctx.size;
                     pb.set_position(done);
                 }
-                Event::Item(_, Item::Record(r)) => {
+                Event::Item(ctx, Item::Record(r)) => {
                     stats.record(&r);
-                    if args.by_collection && !r.header.record_type.is_encrypted() {
-                        for (tenant, c) in
-                            payload::collections(r.header.record_type.kind(), r.payload)
-                        {
-                            stats.collection(
-                                tenant.unwrap_or(r.header.tenant_id),
-                                &c,
-                                r.payload.len() as u64,
-                            );
+                    let plain = if args.by_collection {
+                        crypto::plaintext(keys.as_ref(), ctx.preamble.as_ref(), &r).ok()
+                    } else {
+                        None
+                    };
+                    if let Some(p) = plain {
+                        for (tenant, c) in payload::collections(r.header.record_type.kind(), &p) {
+                            stats.collection(tenant.unwrap_or(r.header.tenant_id), &c, r.payload.len() as u64);
                         }
                     }
                 }
@@ -99,15 +100,7 @@ fn tally_json(t: &Tally, total: &Tally) -> serde_json::Value {
 }
 
 fn tally_table(first: &str, rows: Vec<(String, &Tally)>, total: &Tally) -> comfy_table::Table {
-    let mut t = table::new_table(&[
-        first,
-        "Records",
-        "Records %",
-        "Bytes",
-        "Bytes %",
-        "Payload bytes",
-        "Avg record",
-    ]);
+    let mut t = table::new_table(&[first, "Records", "Records %", "Bytes", "Bytes %", "Payload bytes", "Avg record"]);
     let row = |label: String, x: &Tally| {
         vec![
             Cell::new(label),
@@ -116,11 +109,7 @@ fn tally_table(first: &str, rows: Vec<(String, &Tally)>, total: &Tally) -> comfy
             Cell::new(x.bytes),
             Cell::new(percent(x.bytes, total.bytes)),
             Cell::new(x.payload_bytes),
-            Cell::new(
-                x.bytes
-                    .checked_div(x.records)
-                    .map_or_else(|| "-".into(), human_bytes),
-            ),
+            Cell::new(x.bytes.checked_div(x.records).map_or_else(|| "-".into(), human_bytes)),
         ]
     };
     for (label, x) in rows {
@@ -175,19 +164,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let rows = s.by_type.iter().map(|(t, x)| (type_label(*t), x)).collect();
             writeln!(out, "{}", tally_table("Type", rows, &s.total))?;
             if args.by_tenant {
-                let rows = s
-                    .by_tenant
-                    .iter()
-                    .map(|(t, x)| (t.to_string(), x))
-                    .collect();
+                let rows = s.by_tenant.iter().map(|(t, x)| (t.to_string(), x)).collect();
                 writeln!(out, "{}", tally_table("Tenant", rows, &s.total))?;
             }
             if args.by_collection {
-                let rows = s
-                    .by_collection
-                    .iter()
-                    .map(|((t, c), x)| (format!("{t}/{c}"), x))
-                    .collect();
+                let rows = s.by_collection.iter().map(|((t, c), x)| (format!("{t}/{c}"), x)).collect();
                 writeln!(out, "{}", tally_table("Tenant/collection", rows, &s.total))?;
             }
             writeln!(

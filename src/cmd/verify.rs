@@ -31,6 +31,9 @@ pub struct Args {
     /// Also print informational findings (padding, unknown optional types)
     #[arg(long, short)]
     pub verbose: bool,
+    /// With a key, encrypted records are also authenticated
+    #[command(flatten)]
+    pub key: super::KeyArgs,
 }
 
 pub fn exit_code(worst: Option<Severity>) -> u8 {
@@ -50,6 +53,7 @@ fn verdict(worst: Option<Severity>) -> &'static str {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
+    let keys = args.key.load()?;
     let started = Instant::now();
     let mut reports = Vec::new();
     let mut worst = None;
@@ -57,6 +61,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let segments = discover(path).context("cannot open WAL")?;
         let pb = super::progress_bar(total_size(&segments));
         let mut checker = Checker::new();
+        checker.keys = keys.clone();
         let mut done = 0u64;
         walk_segments(&segments, ScanOptions::default(), &mut |ev| {
             if let Event::SegmentEnd(ctx, _) = &ev {
@@ -114,19 +119,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                         (Some(o), None) => format!("offset {o}"),
                         (None, _) => String::new(),
                     };
-                    let file = if path.is_dir() {
-                        path.join(&f.segment)
-                    } else {
-                        path.to_path_buf()
-                    };
-                    writeln!(
-                        out,
-                        "{}: {}: {at}: {}: {}",
-                        f.severity.as_str(),
-                        file.display(),
-                        f.code,
-                        f.message
-                    )?;
+                    let file = if path.is_dir() { path.join(&f.segment) } else { path.to_path_buf() };
+                    writeln!(out, "{}: {}: {at}: {}: {}", f.severity.as_str(), file.display(), f.code, f.message)?;
                 }
                 if c.dropped_findings > 0 {
                     writeln!(out, "... {} more findings not shown", c.dropped_findings)?;

@@ -19,13 +19,7 @@ pub fn hexdump(base: u64, bytes: &[u8]) -> String {
             }
         }
         s.push_str(" |");
-        s.extend(chunk.iter().map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '.'
-            }
-        }));
+        s.extend(chunk.iter().map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' }));
         s.push_str("|\n");
     }
     s

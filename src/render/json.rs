@@ -5,6 +5,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
+use crate::wal::crypto::CryptoError;
 use crate::wal::payload::{self, Rendered};
 use crate::wal::scan::{Damage, RecordRef};
 use crate::wal::segment::Preamble;
@@ -82,14 +83,9 @@ pub fn str_lit(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
 }
 
-/// The record object of the `dump --format jsonl` contract. `plaintext` is the
-/// decrypted payload of an encrypted record, when a key was given.
-pub fn record(
-    out: &mut Vec<u8>,
-    segment: Option<&str>,
-    r: &RecordRef<'_>,
-    plaintext: Option<&[u8]>,
-) {
+/// The record object of the `dump --format jsonl` contract. For an encrypted record,
+/// `plain` is its decrypted payload, or why it could not be decrypted.
+pub fn record(out: &mut Vec<u8>, segment: Option<&str>, r: &RecordRef<'_>, plain: Result<&[u8], &CryptoError>) {
     let h = &r.header;
     let mut o = Obj::new(out, "record");
     o.opt_str("segment", segment)
@@ -106,17 +102,15 @@ pub fn record(
         .u64("crc32c", h.crc32c as u64)
         .bool("nodedb_visible", r.nodedb_visible)
         .hex("payload_hex", r.payload);
-    if let Some(p) = plaintext {
-        o.hex("plaintext_hex", p);
-    }
-    let readable = if h.record_type.is_encrypted() {
-        plaintext
-    } else {
-        Some(r.payload)
-    };
-    let error = match readable {
-        None => Some("encrypted payload; no key given".to_string()),
-        Some(bytes) => {
+    let error = match plain {
+        Err(e) => {
+            o.raw("payload", "null");
+            Some(e.to_string())
+        }
+        Ok(bytes) => {
+            if h.record_type.is_encrypted() {
+                o.hex("plaintext_hex", bytes);
+            }
             let out = o.key("payload");
             match payload::render(h.record_type.kind(), bytes, out) {
                 Rendered::Invalid(e) => {
@@ -131,9 +125,6 @@ pub fn record(
             }
         }
     };
-    if readable.is_none() {
-        o.raw("payload", "null");
-    }
     if let Some(e) = error {
         o.str("payload_error", &e);
     }
@@ -149,22 +140,16 @@ pub fn damage(out: &mut Vec<u8>, segment: Option<&str>, d: &Damage) {
         .u64("len", d.len)
         .bool("at_tail", d.at_tail);
     if let Some(h) = d.header {
-        o.u64("record_type", h.record_type.0 as u64)
-            .u64("payload_len", h.payload_len as u64);
+        o.u64("record_type", h.record_type.0 as u64).u64("payload_len", h.payload_len as u64);
     }
     if let Some((stored, computed)) = d.crc {
-        o.u64("expected_crc32c", stored as u64)
-            .u64("computed_crc32c", computed as u64);
+        o.u64("expected_crc32c", stored as u64).u64("computed_crc32c", computed as u64);
     }
     o.end();
 }
 
 pub fn padding(out: &mut Vec<u8>, segment: Option<&str>, offset: u64, len: u64) {
-    Obj::new(out, "padding")
-        .opt_str("segment", segment)
-        .u64("offset", offset)
-        .u64("len", len)
-        .end();
+    Obj::new(out, "padding").opt_str("segment", segment).u64("offset", offset).u64("len", len).end();
 }
 
 pub fn preamble(out: &mut Vec<u8>, segment: Option<&str>, p: &Preamble) {

@@ -13,18 +13,10 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
 /// Percentage with one decimal, "0.0" for an empty whole.
 pub fn percent(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "0.0".into()
-    } else {
-        format!("{:.1}", part as f64 * 100.0 / whole as f64)
-    }
+    if whole == 0 { "0.0".into() } else { format!("{:.1}", part as f64 * 100.0 / whole as f64) }
 }

@@ -6,9 +6,8 @@ use serde_json::Value;
 use crate::wal::payload::Decoded;
 use crate::wal::scan::{Damage, DamageKind, RecordRef};
 
-pub const DUMP_HEADER: [&str; 11] = [
-    "Segment", "Offset", "LSN", "Type", "Flags", "Tenant", "VShard", "DB", "Len", "CRC", "Payload",
-];
+pub const DUMP_HEADER: [&str; 11] =
+    ["Segment", "Offset", "LSN", "Type", "Flags", "Tenant", "VShard", "DB", "Len", "CRC", "Payload"];
 
 const SUMMARY_WIDTH: usize = 72;
 
@@ -53,11 +52,8 @@ pub fn flags(r: &RecordRef<'_>) -> String {
 
 pub fn record_row(segment: &str, r: &RecordRef<'_>, summary: String) -> Vec<Cell> {
     let h = &r.header;
-    let type_name = h
-        .record_type
-        .kind()
-        .map(|k| k.name().to_string())
-        .unwrap_or_else(|| format!("0x{:08x}", h.record_type.0));
+    let type_name =
+        h.record_type.kind().map(|k| k.name().to_string()).unwrap_or_else(|| format!("0x{:08x}", h.record_type.0));
     vec![
         Cell::new(segment),
         Cell::new(r.offset),
@@ -83,18 +79,9 @@ pub fn damage_row(segment: &str, d: &Damage) -> Vec<Cell> {
     };
     let detail = match d.crc {
         Some((stored, computed)) if stored != computed => {
-            format!(
-                "{}: stored 0x{stored:08x} computed 0x{computed:08x}, {} bytes",
-                d.kind.as_str(),
-                d.len
-            )
+            format!("{}: stored 0x{stored:08x} computed 0x{computed:08x}, {} bytes", d.kind.as_str(), d.len)
         }
-        _ => format!(
-            "{}: {} bytes{}",
-            d.kind.as_str(),
-            d.len,
-            if d.at_tail { " to end" } else { "" }
-        ),
+        _ => format!("{}: {} bytes{}", d.kind.as_str(), d.len, if d.at_tail { " to end" } else { "" }),
     };
     vec![
         Cell::new(segment),
@@ -112,12 +99,7 @@ pub fn damage_row(segment: &str, d: &Damage) -> Vec<Cell> {
 }
 
 pub fn plain_row(segment: &str, offset: u64, what: &str, detail: String) -> Vec<Cell> {
-    let mut row = vec![
-        Cell::new(segment),
-        Cell::new(offset),
-        Cell::new(""),
-        Cell::new(what),
-    ];
+    let mut row = vec![Cell::new(segment), Cell::new(offset), Cell::new(""), Cell::new(what)];
     row.extend((0..6).map(|_| Cell::new("")));
     row.push(Cell::new(detail));
     row
@@ -133,16 +115,9 @@ pub fn payload_summary(decoded: Option<&Decoded>, payload: &[u8], error: Option<
         Some(d) => match d.to_json() {
             Some(Value::Object(m)) => {
                 let form = m.get("form").and_then(Value::as_str).unwrap_or("");
-                let fields: Vec<String> = m
-                    .iter()
-                    .filter(|(k, _)| k.as_str() != "form")
-                    .map(|(k, v)| format!("{k}={}", brief(v)))
-                    .collect();
-                if form.is_empty() {
-                    fields.join(" ")
-                } else {
-                    format!("{form} {}", fields.join(" "))
-                }
+                let fields: Vec<String> =
+                    m.iter().filter(|(k, _)| k.as_str() != "form").map(|(k, v)| format!("{k}={}", brief(v))).collect();
+                if form.is_empty() { fields.join(" ") } else { format!("{form} {}", fields.join(" ")) }
             }
             Some(v) => brief(&v),
             None => hex_preview(payload),
@@ -156,10 +131,7 @@ fn brief(v: &Value) -> String {
     match v {
         Value::String(s) => {
             if s.chars().count() > 24 {
-                format!(
-                    "{:?}",
-                    format!("{}…", s.chars().take(24).collect::<String>())
-                )
+                format!("{:?}", format!("{}…", s.chars().take(24).collect::<String>()))
             } else {
                 format!("{s:?}")
             }
@@ -181,11 +153,7 @@ fn hex_preview(payload: &[u8]) -> String {
         return "(empty)".into();
     }
     let shown = &payload[..payload.len().min(16)];
-    format!(
-        "{}{}",
-        faster_hex::hex_string(shown),
-        if payload.len() > 16 { "…" } else { "" }
-    )
+    format!("{}{}", faster_hex::hex_string(shown), if payload.len() > 16 { "…" } else { "" })
 }
 
 fn truncate(s: String) -> String {

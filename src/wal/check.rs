@@ -55,6 +55,9 @@ pub const MAX_KEPT_FINDINGS: usize = 10_000;
 
 #[derive(Default)]
 pub struct Checker {
+    /// With keys, encrypted records are also authenticated.
+    pub keys: Option<crate::wal::crypto::KeyRing>,
+    seg_preamble: Option<crate::wal::segment::Preamble>,
     pub findings: Vec<Finding>,
     pub dropped_findings: u64,
     pub summary: CheckSummary,
@@ -89,14 +92,7 @@ impl Checker {
             self.dropped_findings += 1;
             return;
         }
-        self.findings.push(Finding {
-            severity,
-            code,
-            segment: ctx.info.name.clone(),
-            offset,
-            lsn,
-            message,
-        });
+        self.findings.push(Finding { severity, code, segment: ctx.info.name.clone(), offset, lsn, message });
     }
 
     pub fn feed(&mut self, ev: &Event<'_, '_>) {
@@ -106,6 +102,7 @@ impl Checker {
                 self.summary.bytes += ctx.size;
                 self.seg_first_record = true;
                 self.seg_has_preamble = false;
+                self.seg_preamble = None;
                 self.seg_records_after_stop = 0;
             }
             Event::Item(ctx, item) => self.item(ctx, item),
@@ -131,7 +128,10 @@ impl Checker {
 
     fn item(&mut self, ctx: &SegmentCtx<'_>, item: &Item<'_>) {
         match item {
-            Item::Preamble(_) => self.seg_has_preamble = true,
+            Item::Preamble(p) => {
+                self.seg_has_preamble = true;
+                self.seg_preamble = Some(*p);
+            }
             Item::Padding { offset, len } => {
                 self.add(
                     ctx,
@@ -147,15 +147,9 @@ impl Checker {
                     && ctx.is_last()
                     && matches!(
                         d.kind,
-                        DamageKind::TornHeader
-                            | DamageKind::TornPayload
-                            | DamageKind::ChecksumMismatch
+                        DamageKind::TornHeader | DamageKind::TornPayload | DamageKind::ChecksumMismatch
                     );
-                let severity = if torn {
-                    Severity::TornTail
-                } else {
-                    Severity::Corruption
-                };
+                let severity = if torn { Severity::TornTail } else { Severity::Corruption };
                 let mut msg = match d.kind {
                     DamageKind::TornHeader => format!("incomplete header: {} bytes", d.len),
                     DamageKind::TornPayload => {
@@ -175,10 +169,7 @@ impl Checker {
                     }
                     DamageKind::BadMagic => "bad magic (not a record header)".into(),
                     DamageKind::UnsupportedVersion => {
-                        format!(
-                            "format_version {} is not 1",
-                            d.header.map(|h| h.format_version).unwrap_or_default()
-                        )
+                        format!("format_version {} is not 1", d.header.map(|h| h.format_version).unwrap_or_default())
                     }
                     DamageKind::PayloadTooLarge => format!(
                         "payload_len {} exceeds the 64 MiB limit",
@@ -188,9 +179,7 @@ impl Checker {
                         "unknown record type 0x{:08x} with the required bit set; NodeDB's replay fails here",
                         d.header.map(|h| h.record_type.0).unwrap_or_default()
                     ),
-                    DamageKind::UnsupportedPreambleVersion => {
-                        "segment preamble version is not 1".into()
-                    }
+                    DamageKind::UnsupportedPreambleVersion => "segment preamble version is not 1".into(),
                 };
                 if d.kind != DamageKind::UnknownRequiredType {
                     msg.push_str(&if d.at_tail {
@@ -227,10 +216,7 @@ impl Checker {
                         "segment_name_mismatch",
                         Some(r.offset),
                         Some(h.lsn),
-                        format!(
-                            "first record has LSN {} but the segment name says {first}",
-                            h.lsn
-                        ),
+                        format!("first record has LSN {} but the segment name says {first}", h.lsn),
                     );
                 }
                 self.seg_first_record = false;
@@ -243,10 +229,7 @@ impl Checker {
                         "lsn_beyond_next_segment",
                         Some(r.offset),
                         Some(h.lsn),
-                        format!(
-                            "LSN {} is not below the next segment's first LSN {next}",
-                            h.lsn
-                        ),
+                        format!("LSN {} is not below the next segment's first LSN {next}", h.lsn),
                     );
                 }
                 self.lsn(ctx, r.offset, h.lsn);
@@ -257,16 +240,32 @@ impl Checker {
                         "unknown_optional_type",
                         Some(r.offset),
                         Some(h.lsn),
-                        format!(
-                            "unknown optional record type 0x{:08x}; NodeDB skips it",
-                            h.record_type.0
-                        ),
+                        format!("unknown optional record type 0x{:08x}; NodeDB skips it", h.record_type.0),
                     ),
                     Some(kind) => {
                         if h.record_type.is_encrypted() {
+                            if let (Some(ring), Some(p)) = (&self.keys, &self.seg_preamble)
+                                && crate::wal::crypto::decrypt(ring, p, h, r.payload).is_err()
+                            {
+                                self.add(
+                                    ctx,
+                                    Severity::Corruption,
+                                    "authentication_failed",
+                                    Some(r.offset),
+                                    Some(h.lsn),
+                                    "AES-GCM authentication fails with every key given (wrong key, or altered record)"
+                                        .into(),
+                                );
+                            }
                             if !self.seg_has_preamble {
-                                self.add(ctx, Severity::Corruption, "encrypted_without_preamble", Some(r.offset), Some(h.lsn),
-                                    "encrypted record in a segment without a preamble: no epoch to decrypt it".into());
+                                self.add(
+                                    ctx,
+                                    Severity::Corruption,
+                                    "encrypted_without_preamble",
+                                    Some(r.offset),
+                                    Some(h.lsn),
+                                    "encrypted record in a segment without a preamble: no epoch to decrypt it".into(),
+                                );
                             }
                         } else if is_fixed_layout(kind)
                             && let Decoded::Invalid(e) = payload::decode(Some(kind), r.payload)
@@ -290,11 +289,8 @@ impl Checker {
         if let Some(prev) = self.prev_lsn
             && lsn != prev.wrapping_add(1)
         {
-            let (code, what) = if lsn > prev {
-                ("lsn_gap", "gap")
-            } else {
-                ("lsn_not_increasing", "does not increase")
-            };
+            let (code, what) =
+                if lsn > prev { ("lsn_gap", "gap") } else { ("lsn_not_increasing", "does not increase") };
             self.add(
                 ctx,
                 Severity::Corruption,

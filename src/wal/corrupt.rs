@@ -39,70 +39,42 @@ pub struct Placed {
 
 /// Damages `data` (one segment) at record `records[target]`; `pick` chooses a byte
 /// within the payload for flips. Returns a description of what was done.
-pub fn corrupt(
-    data: &mut Vec<u8>,
-    records: &[Placed],
-    target: usize,
-    kind: CorruptKind,
-    pick: u64,
-) -> String {
+pub fn corrupt(data: &mut Vec<u8>, records: &[Placed], target: usize, kind: CorruptKind, pick: u64) -> String {
     let r = records[target];
     let payload_len = r.len - HEADER_LEN;
     match kind {
         CorruptKind::TornTail => {
-            let cut = if payload_len == 0 {
-                r.offset + HEADER_LEN - 1
-            } else {
-                r.offset + HEADER_LEN + payload_len / 2
-            };
+            let cut =
+                if payload_len == 0 { r.offset + HEADER_LEN - 1 } else { r.offset + HEADER_LEN + payload_len / 2 };
             data.truncate(cut);
             format!("cut the file at offset {cut}, inside LSN {}", r.lsn)
         }
         CorruptKind::TornHeader => {
             let cut = r.offset + 20;
             data.truncate(cut);
-            format!(
-                "cut the file at offset {cut}, inside the header of LSN {}",
-                r.lsn
-            )
+            format!("cut the file at offset {cut}, inside the header of LSN {}", r.lsn)
         }
         CorruptKind::FlipCrc => {
-            let at = if payload_len == 0 {
-                r.offset + 50
-            } else {
-                r.offset + HEADER_LEN + (pick as usize % payload_len)
-            };
+            let at =
+                if payload_len == 0 { r.offset + 50 } else { r.offset + HEADER_LEN + (pick as usize % payload_len) };
             data[at] ^= 0xff;
-            format!(
-                "flipped the byte at offset {at} (LSN {}); CRC left as written",
-                r.lsn
-            )
+            format!("flipped the byte at offset {at} (LSN {}); CRC left as written", r.lsn)
         }
         CorruptKind::BadMagic => {
             data[r.offset..r.offset + 4].copy_from_slice(b"XXXX");
-            format!(
-                "overwrote the magic of LSN {} at offset {}",
-                r.lsn, r.offset
-            )
+            format!("overwrote the magic of LSN {} at offset {}", r.lsn, r.offset)
         }
         CorruptKind::ZeroFill => {
             data[r.offset..r.offset + r.len].fill(0);
-            format!(
-                "zeroed LSN {} ({} bytes at offset {})",
-                r.lsn, r.len, r.offset
-            )
+            format!("zeroed LSN {} ({} bytes at offset {})", r.lsn, r.len, r.offset)
         }
         CorruptKind::BadVersion => {
             data[r.offset + 4..r.offset + 6].copy_from_slice(&2u16.to_le_bytes());
-            format!(
-                "set format_version 2 on LSN {} at offset {}",
-                r.lsn, r.offset
-            )
+            format!("set format_version 2 on LSN {} at offset {}", r.lsn, r.offset)
         }
         CorruptKind::LsnGap => {
             for p in &records[target..] {
-                let mut h =
-                    RecordHeader::decode(data[p.offset..p.offset + HEADER_LEN].try_into().unwrap());
+                let mut h = RecordHeader::decode(data[p.offset..p.offset + HEADER_LEN].try_into().unwrap());
                 h.lsn += 1;
                 let bytes = h.seal(&data[p.offset + HEADER_LEN..p.offset + p.len]);
                 data[p.offset..p.offset + HEADER_LEN].copy_from_slice(&bytes);

@@ -104,10 +104,7 @@ mod tests {
         let mut h = RecordHeader::new(RecordKind::Put.record_type(), 1, 1, 2);
         let bytes = h.seal(b"hello");
         assert_eq!(h.crc32c, 0x28A0_E74B);
-        assert_eq!(
-            &bytes[0..10],
-            &[0x57, 0x4e, 0x59, 0x53, 1, 0, 1, 0x80, 0, 0]
-        );
+        assert_eq!(&bytes[0..10], &[0x57, 0x4e, 0x59, 0x53, 1, 0, 1, 0x80, 0, 0]);
         assert_eq!(&bytes[50..54], &[0x4b, 0xe7, 0xa0, 0x28]);
         assert_eq!(RecordHeader::decode(&bytes), h);
 

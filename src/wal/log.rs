@@ -16,6 +16,8 @@ pub struct SegmentCtx<'a> {
     pub size: u64,
     /// First LSN of the following segment, from its name.
     pub next_first_lsn: Option<u64>,
+    /// The segment's preamble (encrypted segments), needed to decrypt its records.
+    pub preamble: Option<crate::wal::segment::Preamble>,
 }
 
 impl SegmentCtx<'_> {
@@ -62,11 +64,7 @@ pub fn walk_segments(
 
 /// Total bytes of all segments behind `paths` (for progress reporting).
 pub fn total_size(segments: &[SegmentInfo]) -> u64 {
-    segments
-        .iter()
-        .filter_map(|s| std::fs::metadata(&s.path).ok())
-        .map(|m| m.len())
-        .sum()
+    segments.iter().filter_map(|s| std::fs::metadata(&s.path).ok()).map(|m| m.len()).sum()
 }
 
 /// Opens each segment in turn and hands its bytes to `f`, which may scan them however
@@ -83,6 +81,7 @@ pub fn for_each_segment<E: From<WalError>>(
             count: segments.len(),
             size: data.bytes().len() as u64,
             next_first_lsn: segments.get(index + 1).and_then(|s| s.first_lsn),
+            preamble: crate::wal::segment::Preamble::detect(data.bytes()),
         };
         if f(&ctx, &data)?.is_break() {
             break;

@@ -49,9 +49,7 @@ pub fn plan(path: &Path) -> Result<Option<RepairPlan>, WalError> {
             Event::Item(ctx, item) => match (&found, item) {
                 (None, Item::Damage(d)) => {
                     let reason = match d.kind {
-                        DamageKind::UnknownRequiredType => {
-                            "unknown required record type".to_string()
-                        }
+                        DamageKind::UnknownRequiredType => "unknown required record type".to_string(),
                         k => k.as_str().replace('_', " "),
                     };
                     found = Some((
@@ -99,10 +97,7 @@ pub fn plan(path: &Path) -> Result<Option<RepairPlan>, WalError> {
     Ok(found.map(|(index, mut p)| {
         p.records_lost += lost;
         if p.records_lost > 0 {
-            p.later_segments = segments[index + 1..]
-                .iter()
-                .map(|s: &SegmentInfo| s.path.clone())
-                .collect();
+            p.later_segments = segments[index + 1..].iter().map(|s: &SegmentInfo| s.path.clone()).collect();
         }
         p
     }))
@@ -117,44 +112,26 @@ fn backup_path(segment: &Path, stamp: u64) -> PathBuf {
 /// Saves the removed bytes (and moves later segments aside), then cuts. Returns the
 /// backup files. The WAL must be locked by the caller.
 pub fn apply(p: &RepairPlan) -> Result<Vec<PathBuf>, WalError> {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut backups = Vec::new();
     let data = std::fs::read(&p.segment).map_err(|e| WalError::io(&p.segment, e))?;
     let cut = p.cut_offset as usize;
     if data.len() != p.segment_len as usize || cut > data.len() {
-        return Err(WalError::Invalid {
-            path: p.segment.clone(),
-            what: "segment changed since it was checked".into(),
-        });
+        return Err(WalError::Invalid { path: p.segment.clone(), what: "segment changed since it was checked".into() });
     }
     let backup = backup_path(&p.segment, stamp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&backup)
-        .map_err(|e| WalError::io(&backup, e))?;
-    f.write_all(&data[cut..])
-        .and_then(|()| f.sync_all())
-        .map_err(|e| WalError::io(&backup, e))?;
+    let mut f = OpenOptions::new().write(true).create_new(true).open(&backup).map_err(|e| WalError::io(&backup, e))?;
+    f.write_all(&data[cut..]).and_then(|()| f.sync_all()).map_err(|e| WalError::io(&backup, e))?;
     backups.push(backup);
     for later in &p.later_segments {
         let moved = backup_path(later, stamp);
         std::fs::rename(later, &moved).map_err(|e| WalError::io(later, e))?;
         backups.push(moved);
     }
-    let seg = OpenOptions::new()
-        .write(true)
-        .open(&p.segment)
-        .map_err(|e| WalError::io(&p.segment, e))?;
-    seg.set_len(p.cut_offset)
-        .and_then(|()| seg.sync_all())
-        .map_err(|e| WalError::io(&p.segment, e))?;
+    let seg = OpenOptions::new().write(true).open(&p.segment).map_err(|e| WalError::io(&p.segment, e))?;
+    seg.set_len(p.cut_offset).and_then(|()| seg.sync_all()).map_err(|e| WalError::io(&p.segment, e))?;
     if let Some(dir) = p.segment.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| WalError::io(dir, e))?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| WalError::io(dir, e))?;
     }
     Ok(backups)
 }

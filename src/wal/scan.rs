@@ -108,10 +108,7 @@ impl NodeDbStop {
         }
     }
     pub fn is_error(self) -> bool {
-        matches!(
-            self,
-            NodeDbStop::UnknownRequiredType | NodeDbStop::UnsupportedPreambleVersion
-        )
+        matches!(self, NodeDbStop::UnknownRequiredType | NodeDbStop::UnsupportedPreambleVersion)
     }
 }
 
@@ -187,8 +184,7 @@ impl<'a> Scanner<'a> {
     fn nodedb_return(&mut self, at: usize, h: &RecordHeader) {
         self.nodedb.records_returned += 1;
         self.nodedb.last_lsn = h.lsn;
-        self.nodedb.end_offset =
-            self.nodedb.call_start + (HEADER_LEN as u64) + h.payload_len as u64;
+        self.nodedb.end_offset = self.nodedb.call_start + (HEADER_LEN as u64) + h.payload_len as u64;
         self.nodedb.call_start = (at + HEADER_LEN + h.payload_len as usize) as u64;
     }
 
@@ -268,20 +264,13 @@ impl<'a> Scanner<'a> {
             return None;
         }
         if let Some(len) = zero_fill_len(data, at) {
-            let why = if rest.len() < HEADER_LEN {
-                NodeDbStop::TruncatedHeader
-            } else {
-                NodeDbStop::InvalidMagic
-            };
+            let why = if rest.len() < HEADER_LEN { NodeDbStop::TruncatedHeader } else { NodeDbStop::InvalidMagic };
             self.nodedb_stop(at, why);
             self.pos = at + len;
             if self.opts.stop_at_damage || self.pos >= data.len() {
                 self.finish();
             }
-            return Some(Item::Padding {
-                offset: at as u64,
-                len: len as u64,
-            });
+            return Some(Item::Padding { offset: at as u64, len: len as u64 });
         }
         if rest.len() < HEADER_LEN {
             self.nodedb_stop(at, NodeDbStop::TruncatedHeader);
@@ -294,22 +283,11 @@ impl<'a> Scanner<'a> {
         }
         if h.format_version != FORMAT_VERSION {
             self.nodedb_stop(at, NodeDbStop::UnsupportedVersion);
-            return Some(self.damage(
-                DamageKind::UnsupportedVersion,
-                at,
-                Some(h),
-                None,
-                Resume::Search,
-            ));
+            return Some(self.damage(DamageKind::UnsupportedVersion, at, Some(h), None, Resume::Search));
         }
         let total = HEADER_LEN + h.payload_len as usize;
         let fits = rest.len() >= total;
-        let computed = fits.then(|| {
-            record_crc(
-                rest[..HEADER_LEN].try_into().unwrap(),
-                &rest[HEADER_LEN..total],
-            )
-        });
+        let computed = fits.then(|| record_crc(rest[..HEADER_LEN].try_into().unwrap(), &rest[HEADER_LEN..total]));
         let crc_ok = computed == Some(h.crc32c);
         if h.payload_len > MAX_STORED_PAYLOAD_LEN {
             // NodeDB has no length limit: it stops only if the bytes are missing or the CRC fails.
@@ -320,11 +298,7 @@ impl<'a> Scanner<'a> {
             } else if self.nodedb.stop.is_none() {
                 self.nodedb_return(at, &h);
             }
-            let resume = if crc_ok {
-                Resume::At(at + total)
-            } else {
-                Resume::Search
-            };
+            let resume = if crc_ok { Resume::At(at + total) } else { Resume::Search };
             return Some(self.damage(
                 DamageKind::PayloadTooLarge,
                 at,
@@ -341,11 +315,7 @@ impl<'a> Scanner<'a> {
             self.nodedb_stop(at, NodeDbStop::ChecksumMismatch);
             // Trust the declared extent only if a valid record (or the end) follows it.
             let next = at + total;
-            let resume = if valid_record_at(data, next) {
-                Resume::At(next)
-            } else {
-                Resume::Search
-            };
+            let resume = if valid_record_at(data, next) { Resume::At(next) } else { Resume::Search };
             return Some(self.damage(
                 DamageKind::ChecksumMismatch,
                 at,
@@ -419,10 +389,7 @@ pub fn valid_record_at(data: &[u8], at: usize) -> bool {
     h.format_version == FORMAT_VERSION
         && h.payload_len <= MAX_STORED_PAYLOAD_LEN
         && rest.len() >= total
-        && record_crc(
-            rest[..HEADER_LEN].try_into().unwrap(),
-            &rest[HEADER_LEN..total],
-        ) == h.crc32c
+        && record_crc(rest[..HEADER_LEN].try_into().unwrap(), &rest[HEADER_LEN..total]) == h.crc32c
 }
 
 /// Next offset ≥ `from` where a valid record starts.
@@ -462,19 +429,11 @@ mod tests {
             .by_ref()
             .map(|i| match i {
                 Item::Preamble(_) => "preamble".to_string(),
-                Item::Record(r) => format!(
-                    "rec@{}{}",
-                    r.offset,
-                    if r.nodedb_visible { "" } else { "*" }
-                ),
+                Item::Record(r) => format!("rec@{}{}", r.offset, if r.nodedb_visible { "" } else { "*" }),
                 Item::Padding { offset, len } => format!("pad@{offset}+{len}"),
-                Item::Damage(d) => format!(
-                    "{}@{}+{}{}",
-                    d.kind.as_str(),
-                    d.offset,
-                    d.len,
-                    if d.at_tail { "$" } else { "" }
-                ),
+                Item::Damage(d) => {
+                    format!("{}@{}+{}{}", d.kind.as_str(), d.offset, d.len, if d.at_tail { "$" } else { "" })
+                }
             })
             .collect();
         (items, s.nodedb)
@@ -498,13 +457,7 @@ mod tests {
         let (items, v) = kinds(data.clone(), ScanOptions::default());
         assert_eq!(items, ["rec@0", "checksum_mismatch@55+55", "rec@110*"]);
         assert_eq!(v.stop, Some((55, NodeDbStop::ChecksumMismatch)));
-        let (items, _) = kinds(
-            data,
-            ScanOptions {
-                stop_at_damage: true,
-                ..Default::default()
-            },
-        );
+        let (items, _) = kinds(data, ScanOptions { stop_at_damage: true, ..Default::default() });
         assert_eq!(items, ["rec@0", "checksum_mismatch@55+110"]);
     }
 
@@ -522,10 +475,7 @@ mod tests {
         data.extend(put(2));
         data.resize(8192, 0);
         let (items, v) = kinds(data, ScanOptions::default());
-        assert_eq!(
-            items,
-            ["rec@0", "pad@55+4041", "rec@4096*", "pad@4151+4041"]
-        );
+        assert_eq!(items, ["rec@0", "pad@55+4041", "rec@4096*", "pad@4151+4041"]);
         assert_eq!(v.stop, Some((55, NodeDbStop::InvalidMagic)));
         assert_eq!(v.records_returned, 1);
     }

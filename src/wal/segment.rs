@@ -30,13 +30,7 @@ impl Preamble {
         raw[0..4].copy_from_slice(&PREAMBLE_MAGIC);
         raw[4..6].copy_from_slice(&PREAMBLE_VERSION.to_le_bytes());
         raw[8..12].copy_from_slice(&epoch);
-        Preamble {
-            version: PREAMBLE_VERSION,
-            cipher_alg: 0,
-            kid: 0,
-            epoch,
-            raw,
-        }
+        Preamble { version: PREAMBLE_VERSION, cipher_alg: 0, kid: 0, epoch, raw }
     }
 
     /// Detects a preamble at the start of a segment, as the reference does.
@@ -84,16 +78,9 @@ pub struct SegmentInfo {
 pub fn discover(path: &Path) -> Result<Vec<SegmentInfo>, WalError> {
     let meta = std::fs::metadata(path).map_err(|e| WalError::io(path, e))?;
     if !meta.is_dir() {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let first_lsn = parse_segment_name(&name);
-        return Ok(vec![SegmentInfo {
-            path: path.to_path_buf(),
-            name,
-            first_lsn,
-        }]);
+        return Ok(vec![SegmentInfo { path: path.to_path_buf(), name, first_lsn }]);
     }
     let mut segments = Vec::new();
     for entry in std::fs::read_dir(path).map_err(|e| WalError::io(path, e))? {
@@ -102,11 +89,7 @@ pub fn discover(path: &Path) -> Result<Vec<SegmentInfo>, WalError> {
         if let Some(first_lsn) = parse_segment_name(&name)
             && entry.file_type().map(|t| t.is_file()).unwrap_or(false)
         {
-            segments.push(SegmentInfo {
-                path: entry.path(),
-                name,
-                first_lsn: Some(first_lsn),
-            });
+            segments.push(SegmentInfo { path: entry.path(), name, first_lsn: Some(first_lsn) });
         }
     }
     segments.sort_by_key(|s| (s.first_lsn, s.name.clone()));
@@ -129,22 +112,16 @@ impl SegmentData {
         let file = File::open(path).map_err(|e| WalError::io(path, e))?;
         let len = file.metadata().map_err(|e| WalError::io(path, e))?.len();
         if len == 0 {
-            return Ok(SegmentData {
-                backing: Backing::Owned(Vec::new()),
-            });
+            return Ok(SegmentData { backing: Backing::Owned(Vec::new()) });
         }
         // SAFETY: the map is read-only. A concurrent writer only appends past the
         // mapped length; truncating a WAL while it is read is outside the contract.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| WalError::io(path, e))?;
-        Ok(SegmentData {
-            backing: Backing::Mapped(map),
-        })
+        Ok(SegmentData { backing: Backing::Mapped(map) })
     }
 
     pub fn from_vec(bytes: Vec<u8>) -> Self {
-        SegmentData {
-            backing: Backing::Owned(bytes),
-        }
+        SegmentData { backing: Backing::Owned(bytes) }
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -164,9 +141,7 @@ impl SegmentData {
             if end > start {
                 // SAFETY: the mapping is private and never written, so discarding its
                 // pages loses nothing; later reads refault the file contents.
-                let _ = unsafe {
-                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
-                };
+                let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
             }
         }
     }
@@ -180,10 +155,7 @@ mod tests {
     fn names() {
         assert_eq!(segment_file_name(1), "wal-00000000000000000001.seg");
         assert_eq!(segment_file_name(u64::MAX), "wal-18446744073709551615.seg");
-        assert_eq!(
-            parse_segment_name("wal-00000000000000004711.seg"),
-            Some(4711)
-        );
+        assert_eq!(parse_segment_name("wal-00000000000000004711.seg"), Some(4711));
         assert_eq!(parse_segment_name("wal-7.seg"), Some(7));
         assert_eq!(parse_segment_name("wal-.seg"), None);
         assert_eq!(parse_segment_name("wal-+7.seg"), None);

@@ -40,20 +40,11 @@ impl Stats {
     pub fn record(&mut self, r: &RecordRef<'_>) {
         let len = r.payload.len() as u64;
         self.total.add(len);
-        self.by_type
-            .entry(r.header.record_type.logical())
-            .or_default()
-            .add(len);
-        self.by_tenant
-            .entry(r.header.tenant_id)
-            .or_default()
-            .add(len);
+        self.by_type.entry(r.header.record_type.logical()).or_default().add(len);
+        self.by_tenant.entry(r.header.tenant_id).or_default().add(len);
     }
 
     pub fn collection(&mut self, tenant: u64, collection: &str, payload_len: u64) {
-        self.by_collection
-            .entry((tenant, collection.to_owned()))
-            .or_default()
-            .add(payload_len);
+        self.by_collection.entry((tenant, collection.to_owned())).or_default().add(payload_len);
     }
 }

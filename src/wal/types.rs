@@ -24,11 +24,7 @@ impl RecordType {
         RecordKind::from_code(self.logical())
     }
     pub fn with_encrypted(self, on: bool) -> Self {
-        if on {
-            RecordType(self.0 | ENCRYPTED_BIT)
-        } else {
-            RecordType(self.0 & !ENCRYPTED_BIT)
-        }
+        if on { RecordType(self.0 | ENCRYPTED_BIT) } else { RecordType(self.0 & !ENCRYPTED_BIT) }
     }
 }
 

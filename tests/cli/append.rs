@@ -15,15 +15,7 @@ fn every_type_from_the_command_line() {
     let w = s(&wal);
     let cases: Vec<Vec<&str>> = vec![
         vec!["checkpoint", "--checkpoint-lsn", "1000"],
-        vec![
-            "tombstone",
-            "--tenant",
-            "1",
-            "--collection",
-            "users",
-            "--purge-lsn",
-            "2",
-        ],
+        vec!["tombstone", "--tenant", "1", "--collection", "users", "--purge-lsn", "2"],
         vec![
             "temporal-purge",
             "--tenant",
@@ -38,24 +30,8 @@ fn every_type_from_the_command_line() {
             "42",
         ],
         vec!["surrogate-alloc", "--hi", "1024"],
-        vec![
-            "surrogate-bind",
-            "--surrogate",
-            "42",
-            "--collection",
-            "users",
-            "--pk",
-            "alice",
-        ],
-        vec![
-            "calvin-applied",
-            "--epoch",
-            "7",
-            "--position",
-            "3",
-            "--for-vshard",
-            "9",
-        ],
+        vec!["surrogate-bind", "--surrogate", "42", "--collection", "users", "--pk", "alice"],
+        vec!["calvin-applied", "--epoch", "7", "--position", "3", "--for-vshard", "9"],
         vec!["lsn-anchor", "--wall-ms", "1700000000000"],
         vec![
             "put",
@@ -73,15 +49,7 @@ fn every_type_from_the_command_line() {
         vec!["put", "--collection", "cache", "--key", "k", "--value", "v"],
         vec!["delete", "--collection", "users", "--id", "u1"],
         vec!["delete", "--collection", "cache", "--key", "k"],
-        vec![
-            "vector-put",
-            "--collection",
-            "vecs",
-            "--vector",
-            "1,2",
-            "--surrogate",
-            "5",
-        ],
+        vec!["vector-put", "--collection", "vecs", "--vector", "1,2", "--surrogate", "5"],
         vec!["vector-delete", "--collection", "vecs", "--vector-id", "7"],
         vec![
             "vector-params",
@@ -99,13 +67,7 @@ fn every_type_from_the_command_line() {
             "4",
         ],
         vec!["crdt-delta", "--payload-hex", "0102"],
-        vec![
-            "timeseries-batch",
-            "--collection",
-            "metrics",
-            "--ilp",
-            "cpu v=1 1",
-        ],
+        vec!["timeseries-batch", "--collection", "metrics", "--ilp", "cpu v=1 1"],
         vec!["log-batch", "--collection", "logs", "--text", "hello"],
         vec!["array-put", "--payload-hex", ARRAY_PUT_HEX],
         vec![
@@ -134,52 +96,21 @@ fn every_type_from_the_command_line() {
     let hex_of = |lsn: usize| lines[lsn - 1]["payload_hex"].as_str().unwrap().to_string();
     // Golden payloads of FORMAT.md §10.5/§10.6.
     assert_eq!(hex_of(1), "cd03e8");
-    assert_eq!(
-        hex_of(3),
-        "020500000075736572730068e5cf8b0100002a00000000000000"
-    );
+    assert_eq!(hex_of(3), "020500000075736572730068e5cf8b0100002a00000000000000");
     assert_eq!(hex_of(4), "00040000");
     assert_eq!(hex_of(5), "2a00000005000000757365727305000000616c696365");
     assert_eq!(hex_of(6), "07000000000000000300000009000000");
-    assert_eq!(
-        lines[5]["vshard_id"], 9,
-        "calvin-applied header vshard follows --for-vshard"
-    );
-    assert_eq!(
-        hex_of(7),
-        "0700000000000000 0068e5cf8b010000".replace(' ', ""),
-        "anchor LSN is the record's own"
-    );
-    assert_eq!(
-        hex_of(9),
-        "95a66b765f707574a5636163686591 6b917600".replace(' ', "")
-    );
+    assert_eq!(lines[5]["vshard_id"], 9, "calvin-applied header vshard follows --for-vshard");
+    assert_eq!(hex_of(7), "0700000000000000 0068e5cf8b010000".replace(' ', ""), "anchor LSN is the record's own");
+    assert_eq!(hex_of(9), "95a66b765f707574a5636163686591 6b917600".replace(' ', ""));
     assert_eq!(hex_of(10), "92a57573657273a27531");
-    assert_eq!(
-        hex_of(11),
-        "93a96b765f64656c657465a56361636865 91 916b".replace(' ', "")
-    );
-    assert_eq!(
-        hex_of(12),
-        "96a476656373 92ca3f800000ca40000000 02a0c005".replace(' ', "")
-    );
+    assert_eq!(hex_of(11), "93a96b765f64656c657465a56361636865 91 916b".replace(' ', ""));
+    assert_eq!(hex_of(12), "96a476656373 92ca3f800000ca40000000 02a0c005".replace(' ', ""));
     assert_eq!(hex_of(13), "92a4766563730 7".replace(' ', ""));
-    assert_eq!(
-        hex_of(14),
-        "98a4766563731 0ccc8a6636f73696e65a4686e73770 8cd010004".replace(' ', "")
-    );
-    assert_eq!(
-        hex_of(16),
-        "92a76d657472696373 99 6370752076 3d312031".replace(' ', "")
-    );
-    assert_eq!(
-        hex_of(19),
-        "03929201a1679193 9192a5496e74363491 05 d12328c3".replace(' ', "")
-    );
-    assert_eq!(
-        hex_of(20),
-        "939201a167ad30303030303030312e6e646173 919207 00".replace(' ', "")
-    );
+    assert_eq!(hex_of(14), "98a4766563731 0ccc8a6636f73696e65a4686e73770 8cd010004".replace(' ', ""));
+    assert_eq!(hex_of(16), "92a76d657472696373 99 6370752076 3d312031".replace(' ', ""));
+    assert_eq!(hex_of(19), "03929201a1679193 9192a5496e74363491 05 d12328c3".replace(' ', ""));
+    assert_eq!(hex_of(20), "939201a167ad30303030303030312e6e646173 919207 00".replace(' ', ""));
     assert_eq!(hex_of(21), "9192cd8001 9201ccff".replace(' ', ""));
     assert_eq!(hex_of(18), ARRAY_PUT_HEX.replace(' ', ""));
     assert_eq!(lines[22]["record_type"], 0x63);
@@ -192,15 +123,7 @@ fn json_output_and_resume_in_directories() {
     let dir = tempfile::tempdir().unwrap();
     let wal = dir.path().join("wal");
     for expected in 1..=3u64 {
-        let (code, out, err) = run(&[
-            "append",
-            s(&wal),
-            "--format",
-            "json",
-            "--segment-size",
-            "60",
-            "noop",
-        ]);
+        let (code, out, err) = run(&["append", s(&wal), "--format", "json", "--segment-size", "60", "noop"]);
         assert_eq!(code, 0, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["lsn"], expected);
@@ -220,16 +143,8 @@ fn jsonl_round_trips_every_clean_reference_fixture() {
         let src = nodedb(name);
         let (_, dump, _) = run(&["dump", "--format", "jsonl", s(&src)]);
         let copy = dir.path().join(name.replace(".wal", ".copy.wal"));
-        let out = walkit()
-            .args(["append", s(&copy), "--jsonl", "-"])
-            .write_stdin(dump)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = walkit().args(["append", s(&copy), "--jsonl", "-"]).write_stdin(dump).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         if src.is_dir() {
             for entry in std::fs::read_dir(&src).unwrap() {
                 let entry = entry.unwrap();
@@ -239,10 +154,7 @@ fn jsonl_round_trips_every_clean_reference_fixture() {
             }
             assert_eq!(std::fs::read_dir(&copy).unwrap().count(), 14);
         } else {
-            assert!(
-                std::fs::read(&copy).unwrap() == std::fs::read(&src).unwrap(),
-                "{name} differs"
-            );
+            assert!(std::fs::read(&copy).unwrap() == std::fs::read(&src).unwrap(), "{name} differs");
         }
     }
 }
@@ -260,33 +172,16 @@ fn jsonl_payload_without_hex_is_encoded_per_type() {
         r#"{"type":"checkpoint","payload":1000}"#,
         "\n",
     );
-    let out = walkit()
-        .args(["append", s(&wal), "--jsonl", "-"])
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = walkit().args(["append", s(&wal), "--jsonl", "-"]).write_stdin(input).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        format!(
-            "appended 3 records, LSN 1..3, {} bytes",
-            3 * 54 + 17 + 21 + 3
-        )
+        format!("appended 3 records, LSN 1..3, {} bytes", 3 * 54 + 17 + 21 + 3)
     );
     let (_, dump, _) = run(&["dump", "--format", "jsonl", s(&wal)]);
     let lines = jsonl(&dump);
-    assert_eq!(
-        lines[0]["payload_hex"],
-        "93a57573657273a2753194cc81cca16101"
-    );
-    assert_eq!(
-        lines[1]["payload_hex"],
-        "96a47665637392ca3f800000ca4000000002a0c005"
-    );
+    assert_eq!(lines[0]["payload_hex"], "93a57573657273a2753194cc81cca16101");
+    assert_eq!(lines[1]["payload_hex"], "96a47665637392ca3f800000ca4000000002a0c005");
     assert_eq!(lines[2]["payload_hex"], "cd03e8");
 }
 
@@ -300,12 +195,7 @@ fn bad_input_table() {
     let good = r#"{"type":"Put","payload_hex":"00"}"#;
     let batch = |lines: &[&str]| lines.join("\n");
     let cases: Vec<(&str, Vec<String>, Option<String>, &str)> = vec![
-        (
-            "malformed JSON line",
-            vec![],
-            Some(batch(&[good, "{not json", good])),
-            "line 2: not a valid JSON object",
-        ),
+        ("malformed JSON line", vec![], Some(batch(&[good, "{not json", good])), "line 2: not a valid JSON object"),
         (
             "unknown type name",
             vec![],
@@ -315,17 +205,13 @@ fn bad_input_table() {
         (
             "negative integer",
             vec![],
-            Some(batch(&[
-                r#"{"type":"Put","tenant_id":-1,"payload_hex":""}"#,
-            ])),
+            Some(batch(&[r#"{"type":"Put","tenant_id":-1,"payload_hex":""}"#])),
             "line 1: not a valid JSON object: invalid value: integer `-1`",
         ),
         (
             "too-large integer",
             vec![],
-            Some(batch(&[
-                r#"{"type":"Put","vshard_id":4294967296,"payload_hex":""}"#,
-            ])),
+            Some(batch(&[r#"{"type":"Put","vshard_id":4294967296,"payload_hex":""}"#])),
             "line 1: not a valid JSON object: invalid value: integer `4294967296`",
         ),
         (
@@ -354,41 +240,28 @@ fn bad_input_table() {
         ),
         (
             "typed: negative flag",
-            vec!["tombstone", "--collection", "c", "--purge-lsn", "-5"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            vec!["tombstone", "--collection", "c", "--purge-lsn", "-5"].into_iter().map(String::from).collect(),
             None,
             "unexpected argument '-5'",
         ),
         (
             "typed: too-large flag",
-            vec!["surrogate-alloc", "--hi", "4294967296"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            vec!["surrogate-alloc", "--hi", "4294967296"].into_iter().map(String::from).collect(),
             None,
             "4294967296 is not in 0..=4294967295",
         ),
         (
             "typed: schema mismatch",
-            vec![
-                "vector-put",
-                "--payload-json",
-                r#"["v",[1.0],"x","",null,0]"#,
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            vec!["vector-put", "--payload-json", r#"["v",[1.0],"x","",null,0]"#]
+                .into_iter()
+                .map(String::from)
+                .collect(),
             None,
             "--payload-json: as vector_put: dim: expected an unsigned integer",
         ),
         (
             "typed: missing field",
-            vec!["put", "--collection", "users"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            vec!["put", "--collection", "users"].into_iter().map(String::from).collect(),
             None,
             "put needs --id (document) or --key (KV)",
         ),
@@ -420,10 +293,7 @@ fn bad_input_table() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{what}: {err}");
         assert!(err.contains(message), "{what}: {err}");
-        assert!(
-            std::fs::read(&wal).unwrap() == before,
-            "{what}: WAL changed"
-        );
+        assert!(std::fs::read(&wal).unwrap() == before, "{what}: WAL changed");
     }
 }
 
@@ -437,10 +307,7 @@ fn payload_over_64_mib_is_refused() {
     std::fs::write(&big, vec![0u8; 64 * 1024 * 1024 + 1]).unwrap();
     let (code, _, err) = run(&["append", s(&wal), "crdt-delta", "--payload-file", s(&big)]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("payload of 67108865 bytes exceeds the 64 MiB limit"),
-        "{err}"
-    );
+    assert!(err.contains("payload of 67108865 bytes exceeds the 64 MiB limit"), "{err}");
     assert!(std::fs::read(&wal).unwrap() == before);
 }
 
@@ -449,10 +316,7 @@ fn paths_that_cannot_be_written() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = run(&["append", s(&dir.path().join("missing/x.wal")), "noop"]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("parent directory") && err.contains("does not exist"),
-        "{err}"
-    );
+    assert!(err.contains("parent directory") && err.contains("does not exist"), "{err}");
     // A read-only file and a read-only directory (kernel-enforced, so this also holds for root).
     let (code, _, err) = run(&["append", "/proc/version", "noop"]);
     assert_eq!(code, 2);
@@ -466,10 +330,7 @@ fn paths_that_cannot_be_written() {
     std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
     let (code, _, err) = run(&["append", s(&foreign), "noop"]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("holds other files but no wal-*.seg segment"),
-        "{err}"
-    );
+    assert!(err.contains("holds other files but no wal-*.seg segment"), "{err}");
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
     // Foreign files beside real segments are fine (NodeDB keeps .dwb files there).
     let wal = dir.path().join("wal");
@@ -489,9 +350,7 @@ fn refuses_to_write_after_a_torn_tail() {
     let (code, _, err) = run(&["append", s(&wal), "noop"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains(
-            "WAL is damaged at byte offset 1289 (LSN 10): torn payload; run `walkit repair` first"
-        ),
+        err.contains("WAL is damaged at byte offset 1289 (LSN 10): torn payload; run `walkit repair` first"),
         "{err}"
     );
     assert!(std::fs::read(&wal).unwrap() == before);
@@ -504,10 +363,7 @@ fn second_writer_fails_fast_while_the_lock_is_held() {
     let held = walkit::wal::writer::WalWriter::open(&wal, Default::default()).unwrap();
     let (code, _, err) = run(&["append", s(&wal), "noop"]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("another walkit process holds the write lock"),
-        "{err}"
-    );
+    assert!(err.contains("another walkit process holds the write lock"), "{err}");
     drop(held);
     assert_eq!(run(&["append", s(&wal), "noop"]).0, 0);
 }

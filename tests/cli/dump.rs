@@ -13,10 +13,7 @@ fn jsonl_reports_every_record_exactly() {
     let first = &lines[0];
     assert_eq!(first["kind"], "record");
     assert_eq!(first["segment"], "all_types.wal");
-    assert_eq!(
-        (first["offset"].as_u64(), first["lsn"].as_u64()),
-        (Some(0), Some(1))
-    );
+    assert_eq!((first["offset"].as_u64(), first["lsn"].as_u64()), (Some(0), Some(1)));
     assert_eq!(first["type"], "Put");
     assert_eq!(first["record_type"], 32769);
     assert_eq!(first["crc32c"], 1415438872u64);
@@ -24,18 +21,9 @@ fn jsonl_reports_every_record_exactly() {
     assert_eq!(first["payload"]["collection"], "orders");
     assert_eq!(first["payload"]["value"]["msgpack"]["id"], "o-0001");
     // u64 values above 2^53 must print exactly.
-    assert!(
-        out.contains("\"tenant_id\":18446744073709551614,\"vshard_id\":4294967295"),
-        "{out}"
-    );
-    let tomb = lines
-        .iter()
-        .find(|l| l["type"] == "CollectionTombstoned")
-        .unwrap();
-    assert_eq!(
-        tomb["payload"],
-        serde_json::json!({"collection": "scratch", "purge_lsn": 23})
-    );
+    assert!(out.contains("\"tenant_id\":18446744073709551614,\"vshard_id\":4294967295"), "{out}");
+    let tomb = lines.iter().find(|l| l["type"] == "CollectionTombstoned").unwrap();
+    assert_eq!(tomb["payload"], serde_json::json!({"collection": "scratch", "purge_lsn": 23}));
 }
 
 #[test]
@@ -49,39 +37,17 @@ fn json_is_one_array_of_the_same_objects() {
     assert_eq!(items[9]["offset"], 1289);
     assert_eq!(items[9]["lsn"], 10);
     assert_eq!(items[9]["at_tail"], true);
-    let (_, empty, _) = run(&[
-        "dump",
-        "--format",
-        "json",
-        "--type",
-        "noop",
-        p(&nodedb("torn_tail.wal")),
-    ]);
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&empty)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    let (_, empty, _) = run(&["dump", "--format", "json", "--type", "noop", p(&nodedb("torn_tail.wal"))]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&empty).unwrap().as_array().unwrap().len(), 1);
 }
 
 #[test]
 fn damage_is_classified_with_both_crcs() {
-    let (_, out, _) = run(&[
-        "dump",
-        "--format",
-        "jsonl",
-        p(&nodedb("bad_crc_middle.wal")),
-    ]);
+    let (_, out, _) = run(&["dump", "--format", "jsonl", p(&nodedb("bad_crc_middle.wal"))]);
     let lines = jsonl(&out);
     let d = lines.iter().find(|l| l["kind"] == "damage").unwrap();
     assert_eq!(d["reason"], "checksum_mismatch");
-    assert_eq!(
-        (d["offset"].as_u64(), d["lsn"].as_u64()),
-        (Some(779), Some(5))
-    );
+    assert_eq!((d["offset"].as_u64(), d["lsn"].as_u64()), (Some(779), Some(5)));
     assert_eq!(d["expected_crc32c"], 2074843218u64);
     assert_eq!(d["computed_crc32c"], 3024778738u64);
     // The full scan resyncs and shows LSN 6..10, which NodeDB's reader cannot see.
@@ -95,19 +61,9 @@ fn damage_is_classified_with_both_crcs() {
 
 #[test]
 fn stop_at_damage_matches_nodedb() {
-    let (_, out, _) = run(&[
-        "dump",
-        "--format",
-        "jsonl",
-        "--stop-at-damage",
-        p(&nodedb("bad_crc_middle.wal")),
-    ]);
+    let (_, out, _) = run(&["dump", "--format", "jsonl", "--stop-at-damage", p(&nodedb("bad_crc_middle.wal"))]);
     let lines = jsonl(&out);
-    let lsns: Vec<u64> = lines
-        .iter()
-        .filter(|l| l["kind"] == "record")
-        .map(|l| l["lsn"].as_u64().unwrap())
-        .collect();
+    let lsns: Vec<u64> = lines.iter().filter(|l| l["kind"] == "record").map(|l| l["lsn"].as_u64().unwrap()).collect();
     assert_eq!(lsns, [1, 2, 3, 4]);
     assert_eq!(lines.last().unwrap()["reason"], "checksum_mismatch");
     assert_eq!(lines.last().unwrap()["len"], 1858 - 779);
@@ -121,23 +77,14 @@ fn filters_combine() {
         let mut full = vec!["dump", "--format", "jsonl"];
         full.extend_from_slice(args);
         full.push(all);
-        jsonl(&run(&full).1)
-            .iter()
-            .map(|l| l["lsn"].as_u64().unwrap())
-            .collect()
+        jsonl(&run(&full).1).iter().map(|l| l["lsn"].as_u64().unwrap()).collect()
     };
     assert_eq!(lsns(&["--type", "vector-put"]), [7, 8, 9]);
-    assert_eq!(
-        lsns(&["--type", "VectorPut", "--type", "32780"]),
-        [7, 8, 9, 11, 12]
-    );
+    assert_eq!(lsns(&["--type", "VectorPut", "--type", "32780"]), [7, 8, 9, 11, 12]);
     assert_eq!(lsns(&["--from-lsn", "20", "--to-lsn", "22"]), [20, 21, 22]);
     assert_eq!(lsns(&["--tenant", "4294967297"]), [30]);
     assert_eq!(lsns(&["--vshard", "4294967295"]), [31]);
-    assert_eq!(
-        lsns(&["--collection", "users", "--type", "put"]),
-        lsns(&["--collection", "users", "--type", "0x8001"])
-    );
+    assert_eq!(lsns(&["--collection", "users", "--type", "put"]), lsns(&["--collection", "users", "--type", "0x8001"]));
     assert_eq!(lsns(&["--limit", "3"]), [1, 2, 3]);
     assert_eq!(lsns(&["--database", "7"]), Vec::<u64>::new());
 }
@@ -156,10 +103,7 @@ fn table_shows_records_damage_and_flags() {
     let row = out.lines().find(|l| l.contains("LsnMsAnchor")).unwrap();
     assert!(row.contains("lsn=6 wall_ms=1735689601000"), "{row}");
     let damage = out.lines().find(|l| l.contains("DAMAGE")).unwrap();
-    assert!(
-        damage.contains("torn_payload: 311 bytes to end"),
-        "{damage}"
-    );
+    assert!(damage.contains("torn_payload: 311 bytes to end"), "{damage}");
     assert!(damage.contains("1289"), "{damage}");
 }
 
@@ -170,11 +114,11 @@ fn hex_format_prints_the_record_bytes() {
     write_wal(&wal, &[(0x8001, 1, b"hello")]);
     // Same record as FORMAT.md §10.1 except vshard 0.
     let (_, out, _) = run(&["dump", "--format", "hex", p(&wal)]);
-    assert!(out.starts_with("# x.wal offset 0 lsn 1 Put payload_len 5\n00000000  57 4e 59 53 01 00 01 80  00 00 01 00"), "{out}");
     assert!(
-        out.contains("00000030  00 00 f0 07 fb c2 68 65  6c 6c 6f                 |......hello|"),
+        out.starts_with("# x.wal offset 0 lsn 1 Put payload_len 5\n00000000  57 4e 59 53 01 00 01 80  00 00 01 00"),
         "{out}"
     );
+    assert!(out.contains("00000030  00 00 f0 07 fb c2 68 65  6c 6c 6f                 |......hello|"), "{out}");
 }
 
 #[test]
@@ -191,9 +135,5 @@ fn segmented_directory_is_read_in_order() {
     assert_eq!(lines.len(), 300);
     assert_eq!(lines[23]["segment"], "wal-00000000000000000024.seg");
     assert_eq!(lines[23]["offset"], 0);
-    assert!(
-        lines
-            .windows(2)
-            .all(|w| w[1]["lsn"].as_u64() == w[0]["lsn"].as_u64().map(|l| l + 1))
-    );
+    assert!(lines.windows(2).all(|w| w[1]["lsn"].as_u64() == w[0]["lsn"].as_u64().map(|l| l + 1)));
 }

@@ -1,16 +1,8 @@
 use super::*;
 
 fn sha256(path: &Path) -> String {
-    let out = std::process::Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
+    let out = std::process::Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
 }
 
 #[test]
@@ -19,22 +11,12 @@ fn same_arguments_same_bytes() {
     let a = dir.path().join("a.wal");
     let b = dir.path().join("b.wal");
     for out in [&a, &b] {
-        let (code, _, err) = run(&[
-            "gen",
-            out.to_str().unwrap(),
-            "--records",
-            "500",
-            "--seed",
-            "9",
-        ]);
+        let (code, _, err) = run(&["gen", out.to_str().unwrap(), "--records", "500", "--seed", "9"]);
         assert_eq!(code, 0, "{err}");
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     // Pinned: a change here changes every fixture users generated; bump deliberately.
-    assert_eq!(
-        sha256(&a),
-        "bf912aec8c20d902726fdc9c69501cae902b54deb85765b2c25f6b7fde70afee"
-    );
+    assert_eq!(sha256(&a), "bf912aec8c20d902726fdc9c69501cae902b54deb85765b2c25f6b7fde70afee");
     let (code, _, _) = run(&["verify", a.to_str().unwrap()]);
     assert_eq!(code, 0);
 }
@@ -56,13 +38,7 @@ fn segmented_output_and_refusal_to_overwrite() {
     assert_eq!(code, 0, "{err}");
     let segs = std::fs::read_dir(&out)
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".seg")
-        })
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".seg"))
         .count();
     assert!(segs > 3, "{segs}");
     let (code, out_text, _) = run(&["verify", out.to_str().unwrap()]);
@@ -70,14 +46,8 @@ fn segmented_output_and_refusal_to_overwrite() {
     let (code, _, err) = run(&["gen", out.to_str().unwrap(), "--records", "1"]);
     assert_eq!(code, 2);
     assert!(err.contains("already exists"), "{err}");
-    let (code, _, err) = run(&[
-        "gen",
-        dir.path().join("x.wal").to_str().unwrap(),
-        "--records",
-        "1",
-        "--mix",
-        "bogus=1",
-    ]);
+    let (code, _, err) =
+        run(&["gen", dir.path().join("x.wal").to_str().unwrap(), "--records", "1", "--mix", "bogus=1"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown record type"), "{err}");
 }
@@ -86,20 +56,9 @@ fn segmented_output_and_refusal_to_overwrite() {
 fn every_record_type_decodes() {
     let dir = tempfile::tempdir().unwrap();
     let wal = dir.path().join("all.wal");
-    let mix: Vec<String> = walkit::wal::RecordKind::ALL
-        .iter()
-        .map(|k| format!("{}=1", k.cli_name()))
-        .collect();
-    let (code, _, err) = run(&[
-        "gen",
-        wal.to_str().unwrap(),
-        "--records",
-        "400",
-        "--seed",
-        "3",
-        "--mix",
-        &mix.join(","),
-    ]);
+    let mix: Vec<String> = walkit::wal::RecordKind::ALL.iter().map(|k| format!("{}=1", k.cli_name())).collect();
+    let (code, _, err) =
+        run(&["gen", wal.to_str().unwrap(), "--records", "400", "--seed", "3", "--mix", &mix.join(",")]);
     assert_eq!(code, 0, "{err}");
     let (_, out, _) = run(&["dump", "--format", "jsonl", wal.to_str().unwrap()]);
     for line in jsonl(&out) {

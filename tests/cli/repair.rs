@@ -12,20 +12,11 @@ fn repair_cuts_a_torn_tail_with_a_backup() {
     let original = std::fs::read(&wal).unwrap();
     let (code, out, _) = run(&["repair", "--dry-run", s(&wal)]);
     assert_eq!(code, 0);
-    assert!(
-        out.contains("torn payload at offset 1289 (LSN 10): would remove 311 bytes"),
-        "{out}"
-    );
-    assert!(
-        std::fs::read(&wal).unwrap() == original,
-        "dry run changed the WAL"
-    );
+    assert!(out.contains("torn payload at offset 1289 (LSN 10): would remove 311 bytes"), "{out}");
+    assert!(std::fs::read(&wal).unwrap() == original, "dry run changed the WAL");
     let (code, out, _) = run(&["repair", s(&wal)]);
     assert_eq!(code, 0, "{out}");
-    let backup = out
-        .lines()
-        .find_map(|l| l.strip_prefix("backup: "))
-        .unwrap();
+    let backup = out.lines().find_map(|l| l.strip_prefix("backup: ")).unwrap();
     assert_eq!(std::fs::read(backup).unwrap(), original[1289..]);
     assert_eq!(std::fs::read(&wal).unwrap(), original[..1289]);
     assert_eq!(run(&["verify", s(&wal)]).0, 0);
@@ -44,10 +35,7 @@ fn repair_refuses_mid_log_corruption_unless_forced() {
     let original = std::fs::read(&wal).unwrap();
     let (code, out, _) = run(&["repair", s(&wal)]);
     assert_eq!(code, 3, "{out}");
-    assert!(
-        out.contains("5 valid record(s) after it would be lost") && out.contains("refused"),
-        "{out}"
-    );
+    assert!(out.contains("5 valid record(s) after it would be lost") && out.contains("refused"), "{out}");
     assert!(std::fs::read(&wal).unwrap() == original);
     let (code, out, _) = run(&["repair", "--force", s(&wal)]);
     assert_eq!(code, 0, "{out}");
@@ -59,15 +47,7 @@ fn repair_refuses_mid_log_corruption_unless_forced() {
 fn repair_of_a_directory_sets_later_segments_aside_when_forced() {
     let dir = tempfile::tempdir().unwrap();
     let damaged = dir.path().join("d");
-    let (code, _, err) = run(&[
-        "corrupt",
-        s(&nodedb("segmented")),
-        s(&damaged),
-        "--kind",
-        "flip-crc",
-        "--at",
-        "30",
-    ]);
+    let (code, _, err) = run(&["corrupt", s(&nodedb("segmented")), s(&damaged), "--kind", "flip-crc", "--at", "30"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(run(&["repair", s(&damaged)]).0, 3);
     let (code, out, _) = run(&["repair", "--force", s(&damaged)]);
@@ -75,10 +55,7 @@ fn repair_of_a_directory_sets_later_segments_aside_when_forced() {
     assert!(out.contains("12 later segment(s) set aside"), "{out}");
     let (code, out, _) = run(&["verify", s(&damaged)]);
     assert_eq!(code, 0, "{out}");
-    assert!(
-        out.contains("29 records in 2 segment(s), LSN 1..29"),
-        "{out}"
-    );
+    assert!(out.contains("29 records in 2 segment(s), LSN 1..29"), "{out}");
 }
 
 /// Every corruption kind is classified by `verify` as what it is.
@@ -92,17 +69,9 @@ fn corrupt_kinds_are_classified_by_verify() {
         ("torn-header", 1, "torn_header"),
         ("flip-crc", 3, "checksum_mismatch"),
         ("bad-magic", 3, "bad_magic: bad magic"),
-        (
-            "zero-fill",
-            3,
-            "bad_magic: zero bytes where a record header should be",
-        ),
+        ("zero-fill", 3, "bad_magic: zero bytes where a record header should be"),
         ("lsn-gap", 3, "lsn_gap: LSN gap: 17 is followed by 19"),
-        (
-            "bad-version",
-            3,
-            "unsupported_version: format_version 2 is not 1",
-        ),
+        ("bad-version", 3, "unsupported_version: format_version 2 is not 1"),
     ] {
         let out_wal = dir.path().join(format!("{kind}.wal"));
         let (code, _, err) = run(&["corrupt", s(&src), s(&out_wal), "--kind", kind]);
@@ -126,10 +95,7 @@ fn corrupt_kinds_are_classified_by_verify() {
         };
         assert_eq!(reasons, expected_reasons, "{kind}");
     }
-    assert!(
-        std::fs::read(&src).unwrap() == original,
-        "corrupt modified its input"
-    );
+    assert!(std::fs::read(&src).unwrap() == original, "corrupt modified its input");
 }
 
 #[test]
@@ -143,31 +109,12 @@ fn corrupt_targets_and_refusals() {
     let (code, _, err) = run(&["corrupt", s(&src), s(&a), "--kind", "flip-crc"]);
     assert_eq!(code, 2);
     assert!(err.contains("already exists"), "{err}");
-    let (code, _, err) = run(&[
-        "corrupt",
-        s(&src),
-        s(&dir.path().join("b.wal")),
-        "--kind",
-        "flip-crc",
-        "--at",
-        "99",
-    ]);
+    let (code, _, err) = run(&["corrupt", s(&src), s(&dir.path().join("b.wal")), "--kind", "flip-crc", "--at", "99"]);
     assert_eq!(code, 2);
     assert!(err.contains("no record with LSN 99"), "{err}");
     // Seeded choices are reproducible.
     for name in ["s1.wal", "s2.wal"] {
-        run(&[
-            "corrupt",
-            s(&src),
-            s(&dir.path().join(name)),
-            "--kind",
-            "flip-crc",
-            "--seed",
-            "4",
-        ]);
+        run(&["corrupt", s(&src), s(&dir.path().join(name)), "--kind", "flip-crc", "--seed", "4"]);
     }
-    assert_eq!(
-        std::fs::read(dir.path().join("s1.wal")).unwrap(),
-        std::fs::read(dir.path().join("s2.wal")).unwrap()
-    );
+    assert_eq!(std::fs::read(dir.path().join("s1.wal")).unwrap(), std::fs::read(dir.path().join("s2.wal")).unwrap());
 }

@@ -17,16 +17,7 @@ fn bin() -> PathBuf {
 /// A batch in dump's JSONL schema, without LSNs so it can follow any WAL.
 fn batch(dir: &Path, name: &str, records: &str, seed: &str, tenant_mix: &str) -> PathBuf {
     let src = dir.join(format!("{name}.src.wal"));
-    let (code, _, err) = run(&[
-        "gen",
-        s(&src),
-        "--records",
-        records,
-        "--seed",
-        seed,
-        "--mix",
-        tenant_mix,
-    ]);
+    let (code, _, err) = run(&["gen", s(&src), "--records", records, "--seed", seed, "--mix", tenant_mix]);
     assert_eq!(code, 0, "{err}");
     let (_, dump, _) = run(&["dump", "--format", "jsonl", s(&src)]);
     let mut out = String::new();
@@ -49,18 +40,9 @@ fn record_count(wal: &Path) -> u64 {
 fn sigkill_during_batch_append_leaves_old_bytes_then_a_prefix() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.wal");
-    assert_eq!(
-        run(&["gen", s(&base), "--records", "20", "--seed", "1"]).0,
-        0
-    );
+    assert_eq!(run(&["gen", s(&base), "--records", "20", "--seed", "1"]).0, 0);
     let base_bytes = std::fs::read(&base).unwrap();
-    let input = batch(
-        dir.path(),
-        "batch",
-        "3000",
-        "2",
-        "put=3,vector-put=2,timeseries-batch=2",
-    );
+    let input = batch(dir.path(), "batch", "3000", "2", "put=3,vector-put=2,timeseries-batch=2");
 
     // The complete result, and how long it takes.
     let full_path = dir.path().join("full.wal");
@@ -101,10 +83,7 @@ fn sigkill_during_batch_append_leaves_old_bytes_then_a_prefix() {
         child.wait().unwrap();
         let got = std::fs::read(&wal).unwrap();
         assert!(got.len() >= base_bytes.len(), "kill {i}: old bytes lost");
-        assert!(
-            full.starts_with(&got),
-            "kill {i}: WAL is not the old content followed by a prefix of the batch"
-        );
+        assert!(full.starts_with(&got), "kill {i}: WAL is not the old content followed by a prefix of the batch");
         match got.len() {
             n if n == base_bytes.len() => untouched += 1,
             n if n == full.len() => complete += 1,
@@ -127,20 +106,11 @@ fn sigkill_during_batch_append_leaves_old_bytes_then_a_prefix() {
         let records = record_count(&wal);
         let (code, out, _) = run(&["append", s(&wal), "noop"]);
         assert_eq!(code, 0);
-        assert_eq!(
-            out.trim(),
-            (records + 1).to_string(),
-            "kill {i}: wrong next LSN"
-        );
+        assert_eq!(out.trim(), (records + 1).to_string(), "kill {i}: wrong next LSN");
     }
-    eprintln!(
-        "{kills} kills: {untouched} before writing, {partial} mid-write ({torn} torn), {complete} after"
-    );
+    eprintln!("{kills} kills: {untouched} before writing, {partial} mid-write ({torn} torn), {complete} after");
     assert_eq!(untouched + partial + complete, kills);
-    assert!(
-        partial >= 5,
-        "too few kills landed while writing ({partial}); the test lost its point"
-    );
+    assert!(partial >= 5, "too few kills landed while writing ({partial}); the test lost its point");
 }
 
 #[test]
@@ -158,18 +128,12 @@ fn two_appenders_never_interleave() {
             .unwrap()
     };
     let (pa, pb) = (spawn(&a), spawn(&b));
-    let (oa, ob) = (
-        pa.wait_with_output().unwrap(),
-        pb.wait_with_output().unwrap(),
-    );
+    let (oa, ob) = (pa.wait_with_output().unwrap(), pb.wait_with_output().unwrap());
     assert!(oa.status.success() && ob.status.success(), "{oa:?} {ob:?}");
     let (code, out, _) = run(&["verify", s(&wal)]);
     assert_eq!(code, 0, "{out}");
     let (_, dump, _) = run(&["dump", "--format", "jsonl", s(&wal)]);
-    let types: Vec<String> = jsonl(&dump)
-        .iter()
-        .map(|l| l["type"].as_str().unwrap().to_string())
-        .collect();
+    let types: Vec<String> = jsonl(&dump).iter().map(|l| l["type"].as_str().unwrap().to_string()).collect();
     assert_eq!(types.len(), 800);
     // Each batch is one contiguous run: the type changes exactly once.
     let changes = types.windows(2).filter(|w| w[0] != w[1]).count();
@@ -187,10 +151,7 @@ fn two_appenders_never_interleave() {
             .unwrap()
     };
     let (pa, pb) = (spawn_nowait(&a), spawn_nowait(&b));
-    let (oa, ob) = (
-        pa.wait_with_output().unwrap(),
-        pb.wait_with_output().unwrap(),
-    );
+    let (oa, ob) = (pa.wait_with_output().unwrap(), pb.wait_with_output().unwrap());
     let mut expected = 0;
     for o in [&oa, &ob] {
         if o.status.success() {
@@ -198,8 +159,7 @@ fn two_appenders_never_interleave() {
         } else {
             assert_eq!(o.status.code(), Some(2));
             assert!(
-                String::from_utf8_lossy(&o.stderr)
-                    .contains("another walkit process holds the write lock"),
+                String::from_utf8_lossy(&o.stderr).contains("another walkit process holds the write lock"),
                 "{o:?}"
             );
         }
@@ -207,13 +167,7 @@ fn two_appenders_never_interleave() {
     assert!(expected > 0);
     assert_eq!(run(&["verify", s(&race)]).0, 0);
     let (_, dump, _) = run(&["dump", "--format", "jsonl", s(&race)]);
-    let types: Vec<String> = jsonl(&dump)
-        .iter()
-        .map(|l| l["type"].as_str().unwrap().to_string())
-        .collect();
+    let types: Vec<String> = jsonl(&dump).iter().map(|l| l["type"].as_str().unwrap().to_string()).collect();
     assert_eq!(types.len(), expected);
-    assert!(
-        types.windows(2).filter(|w| w[0] != w[1]).count() <= 1,
-        "batches interleaved"
-    );
+    assert!(types.windows(2).filter(|w| w[0] != w[1]).count() <= 1, "batches interleaved");
 }

@@ -14,10 +14,7 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], PayloadError> {
         if self.b.len() - self.pos < n {
-            return Err(PayloadError::Truncated {
-                need: self.pos + n,
-                have: self.b.len(),
-            });
+            return Err(PayloadError::Truncated { need: self.pos + n, have: self.b.len() });
         }
         let s = &self.b[self.pos..self.pos + n];
         self.pos += n;
@@ -47,10 +44,7 @@ impl<'a> Cursor<'a> {
     }
     fn exact_len(&self, want: usize) -> Result<(), PayloadError> {
         if self.b.len() != want {
-            return Err(PayloadError::Length {
-                want,
-                have: self.b.len(),
-            });
+            return Err(PayloadError::Length { want, have: self.b.len() });
         }
         Ok(())
     }
@@ -79,10 +73,7 @@ impl CollectionTombstone {
         let mut c = Cursor { b, pos: 0 };
         let collection = c.name(Some(NAME_LIMIT))?;
         let purge_lsn = c.u64()?;
-        Ok(CollectionTombstone {
-            collection,
-            purge_lsn,
-        })
+        Ok(CollectionTombstone { collection, purge_lsn })
     }
     pub fn encode(&self) -> Result<Vec<u8>, PayloadError> {
         check_name(&self.collection)?;
@@ -146,12 +137,7 @@ impl TemporalPurge {
         let code = c.u8()?;
         let engine = PurgeEngine::from_code(code).ok_or(PayloadError::BadEngine(code))?;
         let name = c.name(Some(NAME_LIMIT))?;
-        Ok(TemporalPurge {
-            engine,
-            name,
-            cutoff_system_ms: c.i64()?,
-            purged_count: c.u64()?,
-        })
+        Ok(TemporalPurge { engine, name, cutoff_system_ms: c.i64()?, purged_count: c.u64()? })
     }
     pub fn encode(&self) -> Result<Vec<u8>, PayloadError> {
         check_name(&self.name)?;
@@ -203,11 +189,7 @@ impl SurrogateBind {
         if c.pos != b.len() {
             return Err(PayloadError::TrailingBytes(b.len() - c.pos));
         }
-        Ok(SurrogateBind {
-            surrogate,
-            collection,
-            pk,
-        })
+        Ok(SurrogateBind { surrogate, collection, pk })
     }
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.surrogate.to_le_bytes().to_vec();
@@ -232,11 +214,7 @@ pub struct CalvinApplied {
 impl CalvinApplied {
     pub fn decode(b: &[u8]) -> Result<Self, PayloadError> {
         let mut c = Cursor { b, pos: 0 };
-        Ok(CalvinApplied {
-            epoch: c.u64()?,
-            position: c.u32()?,
-            vshard_id: c.u32()?,
-        })
+        Ok(CalvinApplied { epoch: c.u64()?, position: c.u32()?, vshard_id: c.u32()? })
     }
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.epoch.to_le_bytes().to_vec();
@@ -259,10 +237,7 @@ impl LsnMsAnchor {
     pub fn decode(b: &[u8]) -> Result<Self, PayloadError> {
         let mut c = Cursor { b, pos: 0 };
         c.exact_len(16)?;
-        Ok(LsnMsAnchor {
-            lsn: c.u64()?,
-            wall_ms: c.i64()?,
-        })
+        Ok(LsnMsAnchor { lsn: c.u64()?, wall_ms: c.i64()? })
     }
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.lsn.to_le_bytes().to_vec();
@@ -291,75 +266,33 @@ mod tests {
             purged_count: 42,
         };
         let bytes = tp.encode().unwrap();
-        assert_eq!(
-            h(&bytes),
-            "020500000075736572730068e5cf8b0100002a00000000000000"
-        );
+        assert_eq!(h(&bytes), "020500000075736572730068e5cf8b0100002a00000000000000");
         assert_eq!(TemporalPurge::decode(&bytes).unwrap(), tp);
 
         assert_eq!(h(&SurrogateAlloc { hi: 1024 }.encode()), "00040000");
-        let sb = SurrogateBind {
-            surrogate: 42,
-            collection: "users".into(),
-            pk: b"alice".to_vec(),
-        };
-        assert_eq!(
-            h(&sb.encode()),
-            "2a0000000500000075736572730500000061 6c696365".replace(' ', "")
-        );
+        let sb = SurrogateBind { surrogate: 42, collection: "users".into(), pk: b"alice".to_vec() };
+        assert_eq!(h(&sb.encode()), "2a0000000500000075736572730500000061 6c696365".replace(' ', ""));
         assert_eq!(SurrogateBind::decode(&sb.encode()).unwrap(), sb);
-        let ca = CalvinApplied {
-            epoch: 7,
-            position: 3,
-            vshard_id: 9,
-        };
+        let ca = CalvinApplied { epoch: 7, position: 3, vshard_id: 9 };
         assert_eq!(h(&ca.encode()), "07000000000000000300000009000000");
-        let an = LsnMsAnchor {
-            lsn: 42,
-            wall_ms: 1_700_000_000_000,
-        };
-        assert_eq!(
-            h(&an.encode()),
-            "2a0000000000000000 68e5cf8b010000".replace(' ', "")
-        );
-        let tomb = CollectionTombstone {
-            collection: "users".into(),
-            purge_lsn: 2,
-        };
-        assert_eq!(
-            h(&tomb.encode().unwrap()),
-            "0500000075736572730200000000000000"
-        );
+        let an = LsnMsAnchor { lsn: 42, wall_ms: 1_700_000_000_000 };
+        assert_eq!(h(&an.encode()), "2a0000000000000000 68e5cf8b010000".replace(' ', ""));
+        let tomb = CollectionTombstone { collection: "users".into(), purge_lsn: 2 };
+        assert_eq!(h(&tomb.encode().unwrap()), "0500000075736572730200000000000000");
     }
 
     #[test]
     fn decoders_reject_what_the_reference_rejects() {
         assert!(SurrogateAlloc::decode(&[0, 4, 0]).is_err());
         assert!(LsnMsAnchor::decode(&[0; 17]).is_err());
-        let mut sb = SurrogateBind {
-            surrogate: 1,
-            collection: "c".into(),
-            pk: vec![],
-        }
-        .encode();
+        let mut sb = SurrogateBind { surrogate: 1, collection: "c".into(), pk: vec![] }.encode();
         sb.push(0);
-        assert!(matches!(
-            SurrogateBind::decode(&sb),
-            Err(PayloadError::TrailingBytes(1))
-        ));
-        assert!(matches!(
-            CollectionTombstone::decode(&[0, 1, 0, 0]),
-            Err(PayloadError::NameTooLong(256))
-        ));
+        assert!(matches!(SurrogateBind::decode(&sb), Err(PayloadError::TrailingBytes(1))));
+        assert!(matches!(CollectionTombstone::decode(&[0, 1, 0, 0]), Err(PayloadError::NameTooLong(256))));
         assert!(TemporalPurge::decode(&[9, 0, 0, 0, 0]).is_err());
         // Calvin ignores extra bytes; tombstones ignore trailing bytes.
         assert!(CalvinApplied::decode(&[0; 20]).is_ok());
-        let mut t = CollectionTombstone {
-            collection: "x".into(),
-            purge_lsn: 5,
-        }
-        .encode()
-        .unwrap();
+        let mut t = CollectionTombstone { collection: "x".into(), purge_lsn: 5 }.encode().unwrap();
         t.push(0xff);
         assert_eq!(CollectionTombstone::decode(&t).unwrap().purge_lsn, 5);
     }

@@ -112,9 +112,7 @@ impl Decoded {
 
 fn fixed_decode(kind: RecordKind, b: &[u8]) -> Option<Result<FixedPayload, PayloadError>> {
     Some(match kind {
-        RecordKind::CollectionTombstoned => {
-            CollectionTombstone::decode(b).map(FixedPayload::CollectionTombstoned)
-        }
+        RecordKind::CollectionTombstoned => CollectionTombstone::decode(b).map(FixedPayload::CollectionTombstoned),
         RecordKind::TemporalPurge => TemporalPurge::decode(b).map(FixedPayload::TemporalPurge),
         RecordKind::SurrogateAlloc => SurrogateAlloc::decode(b).map(FixedPayload::SurrogateAlloc),
         RecordKind::SurrogateBind => SurrogateBind::decode(b).map(FixedPayload::SurrogateBind),
@@ -163,8 +161,7 @@ pub fn render(kind: Option<RecordKind>, b: &[u8], out: &mut Vec<u8>) -> Rendered
     if let Some(r) = fixed_decode(kind, b) {
         return match r {
             Ok(p) => {
-                serde_json::to_writer(&mut *out, &p.to_json())
-                    .expect("writing to a Vec cannot fail");
+                serde_json::to_writer(&mut *out, &p.to_json()).expect("writing to a Vec cannot fail");
                 Rendered::Fixed(p)
             }
             Err(e) => Rendered::Invalid(e),
@@ -208,10 +205,7 @@ pub fn decode(kind: Option<RecordKind>, b: &[u8]) -> Decoded {
     let text = |out: Vec<u8>| String::from_utf8(out).expect("decoders emit UTF-8");
     match render(kind, b, &mut out) {
         Rendered::Fixed(p) => Decoded::Fixed(p),
-        Rendered::Form(form) => Decoded::Form {
-            form,
-            json: text(out),
-        },
+        Rendered::Form(form) => Decoded::Form { form, json: text(out) },
         Rendered::Generic => Decoded::Generic(text(out)),
         Rendered::Opaque => Decoded::Opaque,
         Rendered::Invalid(e) => Decoded::Invalid(e),
@@ -236,15 +230,10 @@ fn decode_transaction(b: &[u8]) -> Option<Value> {
         obj.insert("sub_type".into(), Value::from(sub_type));
         let mut entry = Vec::new();
         if schema::write_complete(&forms::REPLICATED_ENTRY, &bytes, &mut entry).is_ok() {
-            obj.insert(
-                "entry".into(),
-                serde_json::from_slice(&entry).expect("valid JSON"),
-            );
+            obj.insert("entry".into(), serde_json::from_slice(&entry).expect("valid JSON"));
         } else {
             let kind = u32::try_from(sub_type).ok().and_then(RecordKind::from_code);
-            let json = decode(kind, &bytes)
-                .to_json()
-                .filter(|j| encode(kind, j).ok().as_deref() == Some(&bytes[..]));
+            let json = decode(kind, &bytes).to_json().filter(|j| encode(kind, j).ok().as_deref() == Some(&bytes[..]));
             match json {
                 Some(j) => obj.insert("payload".into(), j),
                 None => obj.insert("bytes".into(), schema::bytes_to_json(&bytes)),
@@ -266,15 +255,11 @@ fn decode_transaction(b: &[u8]) -> Option<Value> {
 pub fn collections(kind: Option<RecordKind>, b: &[u8]) -> Vec<(Option<u64>, String)> {
     let Some(kind) = kind else { return Vec::new() };
     match kind {
-        RecordKind::CollectionTombstoned => CollectionTombstone::decode(b)
-            .map(|t| vec![(None, t.collection)])
-            .unwrap_or_default(),
-        RecordKind::TemporalPurge => TemporalPurge::decode(b)
-            .map(|t| vec![(None, t.name)])
-            .unwrap_or_default(),
-        RecordKind::SurrogateBind => SurrogateBind::decode(b)
-            .map(|t| vec![(None, t.collection)])
-            .unwrap_or_default(),
+        RecordKind::CollectionTombstoned => {
+            CollectionTombstone::decode(b).map(|t| vec![(None, t.collection)]).unwrap_or_default()
+        }
+        RecordKind::TemporalPurge => TemporalPurge::decode(b).map(|t| vec![(None, t.name)]).unwrap_or_default(),
+        RecordKind::SurrogateBind => SurrogateBind::decode(b).map(|t| vec![(None, t.collection)]).unwrap_or_default(),
         RecordKind::ArrayPut | RecordKind::ArrayDelete | RecordKind::ArrayFlush => {
             let body = if kind == RecordKind::ArrayFlush {
                 b
@@ -292,8 +277,7 @@ pub fn collections(kind: Option<RecordKind>, b: &[u8]) -> Vec<(Option<u64>, Stri
                 }
                 Some((d.uint().ok()?, d.str().ok()?.to_owned()))
             })();
-            id.map(|(t, name)| vec![(Some(t), name)])
-                .unwrap_or_default()
+            id.map(|(t, name)| vec![(Some(t), name)]).unwrap_or_default()
         }
         RecordKind::Transaction => decode_transaction(b)
             .map(|v| {
@@ -304,14 +288,9 @@ pub fn collections(kind: Option<RecordKind>, b: &[u8]) -> Vec<(Option<u64>, Stri
                     .filter_map(|sub| match sub.get("entry") {
                         Some(entry) => {
                             let write = entry["write"].as_object()?.values().next()?;
-                            Some((
-                                entry["tenant_id"].as_u64(),
-                                write["collection"].as_str()?.to_owned(),
-                            ))
+                            Some((entry["tenant_id"].as_u64(), write["collection"].as_str()?.to_owned()))
                         }
-                        None => {
-                            Some((None, sub.get("payload")?["collection"].as_str()?.to_owned()))
-                        }
+                        None => Some((None, sub.get("payload")?["collection"].as_str()?.to_owned())),
                     })
                     .collect()
             })
@@ -333,9 +312,7 @@ pub fn collections(kind: Option<RecordKind>, b: &[u8]) -> Vec<(Option<u64>, Stri
                 .iter()
                 .find_map(|f| match f.ty {
                     schema::Ty::Tuple(fields) => match fields.first() {
-                        Some(schema::Field(_, schema::Ty::Const(c)))
-                            if *c == first && fields.len() == n =>
-                        {
+                        Some(schema::Field(_, schema::Ty::Const(c))) if *c == first && fields.len() == n => {
                             Some(f.collection_at)
                         }
                         _ => None,
@@ -345,10 +322,7 @@ pub fn collections(kind: Option<RecordKind>, b: &[u8]) -> Vec<(Option<u64>, Stri
                 .unwrap_or(Some(0));
             match at {
                 Some(0) => vec![(None, first.to_owned())],
-                Some(1) => d
-                    .str()
-                    .map(|c| vec![(None, c.to_owned())])
-                    .unwrap_or_default(),
+                Some(1) => d.str().map(|c| vec![(None, c.to_owned())]).unwrap_or_default(),
                 _ => Vec::new(),
             }
         }
@@ -358,24 +332,15 @@ pub fn collections(kind: Option<RecordKind>, b: &[u8]) -> Vec<(Option<u64>, Stri
 // ---------------------------------------------------------------- encoding
 
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a Value, PayloadError> {
-    obj.get(name)
-        .ok_or_else(|| PayloadError::Schema(format!("{name}: missing")))
+    obj.get(name).ok_or_else(|| PayloadError::Schema(format!("{name}: missing")))
 }
 fn uint_field<T: TryFrom<u64>>(obj: &Map<String, Value>, name: &str) -> Result<T, PayloadError> {
-    field(obj, name)?
-        .as_u64()
-        .and_then(|v| T::try_from(v).ok())
-        .ok_or_else(|| {
-            PayloadError::Schema(format!(
-                "{name}: expected an unsigned integer of {} bits",
-                size_of::<T>() * 8
-            ))
-        })
+    field(obj, name)?.as_u64().and_then(|v| T::try_from(v).ok()).ok_or_else(|| {
+        PayloadError::Schema(format!("{name}: expected an unsigned integer of {} bits", size_of::<T>() * 8))
+    })
 }
 fn i64_field(obj: &Map<String, Value>, name: &str) -> Result<i64, PayloadError> {
-    field(obj, name)?
-        .as_i64()
-        .ok_or_else(|| PayloadError::Schema(format!("{name}: expected a signed 64-bit integer")))
+    field(obj, name)?.as_i64().ok_or_else(|| PayloadError::Schema(format!("{name}: expected a signed 64-bit integer")))
 }
 fn str_field(obj: &Map<String, Value>, name: &str) -> Result<String, PayloadError> {
     field(obj, name)?
@@ -392,30 +357,19 @@ fn encode_transaction(obj: &Map<String, Value>) -> Result<Vec<u8>, PayloadError>
     e.array_len(subs.len());
     for (i, sub) in subs.iter().enumerate() {
         let path = format!("sub_records[{i}]");
-        let sub = sub
-            .as_object()
-            .ok_or_else(|| PayloadError::Schema(format!("{path}: expected an object")))?;
-        let sub_type: u64 =
-            uint_field(sub, "sub_type").map_err(|e| PayloadError::Schema(format!("{path}.{e}")))?;
+        let sub = sub.as_object().ok_or_else(|| PayloadError::Schema(format!("{path}: expected an object")))?;
+        let sub_type: u64 = uint_field(sub, "sub_type").map_err(|e| PayloadError::Schema(format!("{path}.{e}")))?;
         let bytes = if let Some(entry) = sub.get("entry") {
             let mut inner = msgpack::Encoder::new();
-            schema::encode(
-                &forms::REPLICATED_ENTRY,
-                entry,
-                &mut inner,
-                &format!("{path}.entry"),
-            )?;
+            schema::encode(&forms::REPLICATED_ENTRY, entry, &mut inner, &format!("{path}.entry"))?;
             inner.buf
         } else if let Some(payload) = sub.get("payload") {
             let kind = u32::try_from(sub_type).ok().and_then(RecordKind::from_code);
-            encode(kind, payload)
-                .map_err(|e| PayloadError::Schema(format!("{path}.payload.{e}")))?
+            encode(kind, payload).map_err(|e| PayloadError::Schema(format!("{path}.payload.{e}")))?
         } else if let Some(raw) = sub.get("bytes") {
             schema::json_to_bytes(raw, &format!("{path}.bytes"))?
         } else {
-            return Err(PayloadError::Schema(format!(
-                "{path}: needs \"entry\", \"payload\" or \"bytes\""
-            )));
+            return Err(PayloadError::Schema(format!("{path}: needs \"entry\", \"payload\" or \"bytes\"")));
         };
         e.array_len(2);
         e.uint(sub_type);
@@ -426,9 +380,7 @@ fn encode_transaction(obj: &Map<String, Value>) -> Result<Vec<u8>, PayloadError>
 
 /// Encodes the JSON form of a payload (as `Decoded::to_json` prints it) for `kind`.
 pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadError> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| PayloadError::Schema("payload: expected an object".into()))?;
+    let obj = v.as_object().ok_or_else(|| PayloadError::Schema("payload: expected an object".into()))?;
     let form_name = obj.get("form").and_then(Value::as_str);
     if form_name == Some("msgpack") {
         let mut e = msgpack::Encoder::new();
@@ -450,9 +402,8 @@ pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadErr
         }
         RecordKind::TemporalPurge => {
             let engine_name = str_field(obj, "engine")?;
-            let engine = PurgeEngine::from_name(&engine_name).ok_or_else(|| {
-                PayloadError::Schema(format!("engine: unknown engine {engine_name:?}"))
-            })?;
+            let engine = PurgeEngine::from_name(&engine_name)
+                .ok_or_else(|| PayloadError::Schema(format!("engine: unknown engine {engine_name:?}")))?;
             return TemporalPurge {
                 engine,
                 name: str_field(obj, "collection")?,
@@ -462,10 +413,7 @@ pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadErr
             .encode();
         }
         RecordKind::SurrogateAlloc => {
-            return Ok(SurrogateAlloc {
-                hi: uint_field(obj, "hi")?,
-            }
-            .encode());
+            return Ok(SurrogateAlloc { hi: uint_field(obj, "hi")? }.encode());
         }
         RecordKind::SurrogateBind => {
             return Ok(SurrogateBind {
@@ -484,11 +432,7 @@ pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadErr
             .encode());
         }
         RecordKind::LsnMsAnchor => {
-            return Ok(LsnMsAnchor {
-                lsn: uint_field(obj, "lsn")?,
-                wall_ms: i64_field(obj, "wall_ms")?,
-            }
-            .encode());
+            return Ok(LsnMsAnchor { lsn: uint_field(obj, "lsn")?, wall_ms: i64_field(obj, "wall_ms")? }.encode());
         }
         _ => {}
     }
@@ -496,21 +440,10 @@ pub fn encode(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, PayloadErr
         return encode_transaction(obj);
     }
     let forms = forms_for(kind);
-    let names = || {
-        forms
-            .iter()
-            .map(|f| f.name)
-            .chain(["msgpack"])
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let names = || forms.iter().map(|f| f.name).chain(["msgpack"]).collect::<Vec<_>>().join(", ");
     let form = match form_name {
         Some(name) => forms.iter().find(|f| f.name == name).ok_or_else(|| {
-            PayloadError::Schema(format!(
-                "form {name:?} is not a {} payload (one of: {})",
-                kind.name(),
-                names()
-            ))
+            PayloadError::Schema(format!("form {name:?} is not a {} payload (one of: {})", kind.name(), names()))
         })?,
         None if forms.len() == 1 => &forms[0],
         None => {
@@ -573,9 +506,7 @@ pub fn encode_json(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, Paylo
         Ok(e.buf)
     };
     let Some(k) = kind else { return generic(v) };
-    if let Some(form) = forms_for(k)
-        .iter()
-        .find(|f| f.whole.is_some() && !matches!(f.ty, schema::Ty::Tuple(_)))
+    if let Some(form) = forms_for(k).iter().find(|f| f.whole.is_some() && !matches!(f.ty, schema::Ty::Tuple(_)))
         && (!v.is_array() || matches!(form.ty, schema::Ty::List(_)))
     {
         let mut m = Map::new();
@@ -628,11 +559,7 @@ pub fn encode_json(kind: Option<RecordKind>, v: &Value) -> Result<Vec<u8>, Paylo
     Err(PayloadError::Schema(format!(
         "does not match any {} payload shape ({})",
         k.name(),
-        if is_fixed(k) {
-            "give an object with its fields".to_string()
-        } else {
-            describe_forms(k)
-        }
+        if is_fixed(k) { "give an object with its fields".to_string() } else { describe_forms(k) }
     )))
 }
 

@@ -166,10 +166,7 @@ impl<'a> Decoder<'a> {
         Ok(self.take(N)?.try_into().unwrap())
     }
     fn unexpected(&self, marker: u8, want: &str) -> PayloadError {
-        err(format!(
-            "byte {}: marker 0x{marker:02x} where {want} was expected",
-            self.pos - 1
-        ))
+        err(format!("byte {}: marker 0x{marker:02x} where {want} was expected", self.pos - 1))
     }
 
     pub fn uint(&mut self) -> Result<u64, PayloadError> {
@@ -270,10 +267,7 @@ impl<'a> Decoder<'a> {
         while out.len() < n {
             // Runs of fixints (ASCII text, mostly) are copied in one go.
             let want = (n - out.len()).min(rest.len() - i);
-            let run = rest[i..i + want]
-                .iter()
-                .position(|&b| b >= 0x80)
-                .unwrap_or(want);
+            let run = rest[i..i + want].iter().position(|&b| b >= 0x80).unwrap_or(want);
             out.extend_from_slice(&rest[i..i + run]);
             i += run;
             match rest.get(i) {
@@ -309,10 +303,7 @@ mod tests {
         e.int(-1);
         e.int(-33);
         e.int(i64::MAX);
-        assert_eq!(
-            hex::encode(&e.buf),
-            "cd03e8ce00011170cf0000010000000000d100c8ffd0dfd37fffffffffffffff"
-        );
+        assert_eq!(hex::encode(&e.buf), "cd03e8ce00011170cf0000010000000000d100c8ffd0dfd37fffffffffffffff");
         let mut d = Decoder::new(&e.buf);
         assert_eq!(d.uint().unwrap(), 1000);
         assert_eq!(d.uint().unwrap(), 70000);
@@ -330,10 +321,6 @@ mod tests {
         assert!(Decoder::new(&[0xcc, 0xc8]).int().is_err());
         assert!(Decoder::new(&[0xc4, 0x01, 0x00]).byte_array().is_err());
         assert!(Decoder::new(&[0xcb, 0, 0, 0, 0, 0, 0, 0, 0]).f32().is_err());
-        assert!(
-            Decoder::new(&[0xdd, 0xff, 0xff, 0xff, 0xff])
-                .array_len()
-                .is_err()
-        );
+        assert!(Decoder::new(&[0xdd, 0xff, 0xff, 0xff, 0xff]).array_len().is_err());
     }
 }

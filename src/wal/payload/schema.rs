@@ -42,11 +42,7 @@ fn mismatch(path: &str, want: &str) -> PayloadError {
 }
 
 fn join(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_string()
-    } else {
-        format!("{path}.{field}")
-    }
+    if path.is_empty() { field.to_string() } else { format!("{path}.{field}") }
 }
 
 // ---------------------------------------------------------------- decoding
@@ -102,9 +98,7 @@ pub fn write(ty: &Ty, d: &mut Decoder<'_>, out: &mut Vec<u8>) -> Result<(), Payl
         Ty::Const(s) => {
             let got = d.str()?;
             if got != *s {
-                return Err(PayloadError::Schema(format!(
-                    "discriminator {got:?} is not {s:?}"
-                )));
+                return Err(PayloadError::Schema(format!("discriminator {got:?} is not {s:?}")));
             }
         }
         Ty::Enum(variants) => {
@@ -170,9 +164,7 @@ pub fn write_fields(
 fn expect_len(d: &mut Decoder<'_>, want: usize) -> Result<(), PayloadError> {
     let n = d.array_len()?;
     if n != want {
-        return Err(PayloadError::Schema(format!(
-            "array of {n} elements, expected {want}"
-        )));
+        return Err(PayloadError::Schema(format!("array of {n} elements, expected {want}")));
     }
     Ok(())
 }
@@ -234,10 +226,7 @@ fn plain_run(b: &[u8]) -> usize {
         }
         i += 16;
     }
-    i + b[i..]
-        .iter()
-        .position(|&c| is_special(c))
-        .unwrap_or(b.len() - i)
+    i + b[i..].iter().position(|&c| is_special(c)).unwrap_or(b.len() - i)
 }
 
 /// Writes `s` as a JSON string; with `text_only`, gives up (returning false, output
@@ -374,9 +363,7 @@ pub fn write_value_ref(out: &mut Vec<u8>, v: &rmpv::ValueRef<'_>) {
                     out.push(b',');
                 }
                 match k {
-                    M::String(s) if s.as_str().is_some() => {
-                        write_str(out, s.as_str().unwrap_or_default())
-                    }
+                    M::String(s) if s.as_str().is_some() => write_str(out, s.as_str().unwrap_or_default()),
                     other => {
                         let mut key = Vec::new();
                         write_value_ref(&mut key, other);
@@ -409,14 +396,8 @@ pub fn bytes_to_json(b: &[u8]) -> Value {
 
 pub fn encode(ty: &Ty, v: &Value, e: &mut Encoder, path: &str) -> Result<(), PayloadError> {
     match ty {
-        Ty::Uint => e.uint(
-            v.as_u64()
-                .ok_or_else(|| mismatch(path, "an unsigned integer"))?,
-        ),
-        Ty::Int => e.int(
-            v.as_i64()
-                .ok_or_else(|| mismatch(path, "a signed 64-bit integer"))?,
-        ),
+        Ty::Uint => e.uint(v.as_u64().ok_or_else(|| mismatch(path, "an unsigned integer"))?),
+        Ty::Int => e.int(v.as_i64().ok_or_else(|| mismatch(path, "a signed 64-bit integer"))?),
         Ty::F32 => {
             let x = v.as_f64().ok_or_else(|| mismatch(path, "a number"))?;
             e.f32(x as f32)
@@ -449,30 +430,20 @@ pub fn encode(ty: &Ty, v: &Value, e: &mut Encoder, path: &str) -> Result<(), Pay
                     Ty::Const(s) => e.str(s),
                     Ty::Opt(_) => encode(fty, obj.get(*name).unwrap_or(&Value::Null), e, &fpath)?,
                     _ => {
-                        let fv = obj
-                            .get(*name)
-                            .ok_or_else(|| PayloadError::Schema(format!("{fpath}: missing")))?;
+                        let fv = obj.get(*name).ok_or_else(|| PayloadError::Schema(format!("{fpath}: missing")))?;
                         encode(fty, fv, e, &fpath)?
                     }
                 }
             }
-            if let Some(extra) = obj
-                .keys()
-                .find(|k| k.as_str() != "form" && !fields.iter().any(|f| f.0 == k.as_str()))
+            if let Some(extra) = obj.keys().find(|k| k.as_str() != "form" && !fields.iter().any(|f| f.0 == k.as_str()))
             {
-                return Err(PayloadError::Schema(format!(
-                    "{}: unknown field",
-                    join(path, extra)
-                )));
+                return Err(PayloadError::Schema(format!("{}: unknown field", join(path, extra))));
             }
         }
         Ty::Seq(items) => {
             let arr = v.as_array().ok_or_else(|| mismatch(path, "an array"))?;
             if arr.len() != items.len() {
-                return Err(mismatch(
-                    path,
-                    &format!("an array of {} elements", items.len()),
-                ));
+                return Err(mismatch(path, &format!("an array of {} elements", items.len())));
             }
             e.array_len(items.len());
             for (i, (t, item)) in items.iter().zip(arr).enumerate() {
@@ -525,10 +496,7 @@ pub fn encode_generic(v: &Value, e: &mut Encoder, path: &str) -> Result<(), Payl
             } else if let Some(i) = n.as_i64() {
                 e.int(i)
             } else {
-                e.f64(
-                    n.as_f64()
-                        .ok_or_else(|| mismatch(path, "a finite number"))?,
-                )
+                e.f64(n.as_f64().ok_or_else(|| mismatch(path, "a finite number"))?)
             }
         }
         Value::String(s) => e.str(s),
@@ -561,26 +529,17 @@ pub fn json_to_bytes(v: &Value, path: &str) -> Result<Vec<u8>, PayloadError> {
             .ok_or_else(|| mismatch(path, "an array of byte values 0..=255")),
         Value::Object(obj) => {
             if let Some(h) = obj.get("hex") {
-                let h = h
-                    .as_str()
-                    .ok_or_else(|| mismatch(&join(path, "hex"), "a hex string"))?;
-                crate::wal::payload::schema::decode_hex(h)
-                    .map_err(|_| mismatch(&join(path, "hex"), "a hex string"))
+                let h = h.as_str().ok_or_else(|| mismatch(&join(path, "hex"), "a hex string"))?;
+                crate::wal::payload::schema::decode_hex(h).map_err(|_| mismatch(&join(path, "hex"), "a hex string"))
             } else if let Some(m) = obj.get("msgpack") {
                 let mut e = Encoder::new();
                 encode_generic(m, &mut e, &join(path, "msgpack"))?;
                 Ok(e.buf)
             } else {
-                Err(mismatch(
-                    path,
-                    "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}",
-                ))
+                Err(mismatch(path, "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}"))
             }
         }
-        _ => Err(mismatch(
-            path,
-            "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}",
-        )),
+        _ => Err(mismatch(path, "bytes as a string, an array, {\"hex\":…} or {\"msgpack\":…}")),
     }
 }
 
@@ -590,17 +549,10 @@ mod tests {
 
     #[test]
     fn strings_escape_like_serde_json() {
-        for s in [
-            "plain",
-            "quote\" back\\ nl\n cr\r tab\t bell\u{7} del\u{7f} é ✓",
-            "",
-        ] {
+        for s in ["plain", "quote\" back\\ nl\n cr\r tab\t bell\u{7} del\u{7f} é ✓", ""] {
             let mut ours = Vec::new();
             write_str(&mut ours, s);
-            assert_eq!(
-                String::from_utf8(ours).unwrap(),
-                serde_json::to_string(s).unwrap()
-            );
+            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(s).unwrap());
         }
     }
 
@@ -615,11 +567,7 @@ mod tests {
         assert_eq!(d.byte_array().unwrap(), data);
         let wide = [0x92, 0xcd, 0x00, 0x41, 0x42];
         assert_eq!(Decoder::new(&wide).byte_array().unwrap(), b"AB");
-        assert!(
-            Decoder::new(&[0x91, 0xcd, 0x01, 0x00])
-                .byte_array()
-                .is_err()
-        );
+        assert!(Decoder::new(&[0x91, 0xcd, 0x01, 0x00]).byte_array().is_err());
         assert!(Decoder::new(&[0x92, 0x41]).byte_array().is_err());
     }
 }
