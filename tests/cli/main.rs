@@ -2,8 +2,10 @@
 
 mod append;
 mod dump;
+mod encryption;
 mod generate;
 mod repair;
+mod replay;
 mod safety;
 mod stats;
 mod verify;
