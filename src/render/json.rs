@@ -102,6 +102,9 @@ pub fn record(out: &mut Vec<u8>, segment: Option<&str>, r: &RecordRef<'_>, plain
         .u64("crc32c", h.crc32c as u64)
         .bool("nodedb_visible", r.nodedb_visible)
         .hex("payload_hex", r.payload);
+    if let Some(slot) = r.dwb_slot {
+        o.u64("dwb_slot", slot as u64);
+    }
     let error = match plain {
         Err(e) => {
             o.raw("payload", "null");
@@ -139,6 +142,9 @@ pub fn damage(out: &mut Vec<u8>, segment: Option<&str>, d: &Damage) {
         .opt_u64("lsn", d.lsn())
         .u64("len", d.len)
         .bool("at_tail", d.at_tail);
+    if d.recovered {
+        o.bool("recovered_from_dwb", true);
+    }
     if let Some(h) = d.header {
         o.u64("record_type", h.record_type.0 as u64).u64("payload_len", h.payload_len as u64);
     }

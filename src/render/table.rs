@@ -31,7 +31,8 @@ pub fn align_numbers(t: &mut Table, text_columns: &[usize]) {
     }
 }
 
-/// R = required, E = encrypted, U = unknown type, ! = invisible to NodeDB's reader.
+/// R = required, E = encrypted, U = unknown type, D = copy from the .dwb,
+/// ! = invisible to NodeDB's reader.
 pub fn flags(r: &RecordRef<'_>) -> String {
     let rt = r.header.record_type;
     let mut f = String::new();
@@ -43,6 +44,9 @@ pub fn flags(r: &RecordRef<'_>) -> String {
     }
     if rt.kind().is_none() {
         f.push('U');
+    }
+    if r.dwb_slot.is_some() {
+        f.push('D');
     }
     if !r.nodedb_visible {
         f.push('!');

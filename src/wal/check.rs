@@ -149,7 +149,13 @@ impl Checker {
                         d.kind,
                         DamageKind::TornHeader | DamageKind::TornPayload | DamageKind::ChecksumMismatch
                     );
-                let severity = if torn { Severity::TornTail } else { Severity::Corruption };
+                let severity = if d.recovered {
+                    Severity::Warning
+                } else if torn {
+                    Severity::TornTail
+                } else {
+                    Severity::Corruption
+                };
                 let mut msg = match d.kind {
                     DamageKind::TornHeader => format!("incomplete header: {} bytes", d.len),
                     DamageKind::TornPayload => {
@@ -181,7 +187,9 @@ impl Checker {
                     ),
                     DamageKind::UnsupportedPreambleVersion => "segment preamble version is not 1".into(),
                 };
-                if d.kind != DamageKind::UnknownRequiredType {
+                if d.recovered {
+                    msg.push_str("; an intact copy in the .dwb companion recovers it, as NodeDB's reader does");
+                } else if d.kind != DamageKind::UnknownRequiredType {
                     msg.push_str(&if d.at_tail {
                         format!("; {} bytes to end of segment", d.len)
                     } else {

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod corrupt;
 pub mod crypto;
+pub mod dwb;
 pub mod header;
 pub mod log;
 pub mod payload;

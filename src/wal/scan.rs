@@ -49,6 +49,8 @@ pub struct Damage {
     pub crc: Option<(u32, u32)>,
     /// True when no valid record follows in this segment.
     pub at_tail: bool,
+    /// An intact copy of this record exists in the `.dwb` companion (it follows as a record).
+    pub recovered: bool,
 }
 
 impl Damage {
@@ -66,6 +68,9 @@ pub struct RecordRef<'a> {
     /// Whether NodeDB's reader returns this record (it skips unknown optional types and
     /// sees nothing after its first stop).
     pub nodedb_visible: bool,
+    /// The record's CRC failed in the segment and this intact copy came from slot N of
+    /// the segment's `.dwb` companion, as NodeDB's reader would use it.
+    pub dwb_slot: Option<usize>,
 }
 
 impl RecordRef<'_> {
@@ -143,6 +148,8 @@ pub struct Scanner<'a> {
     done: bool,
     pub nodedb: NodeDbView,
     released_to: usize,
+    /// A record recovered from the `.dwb`, emitted right after its damage item.
+    pending: Option<Item<'a>>,
 }
 
 /// Where scanning continues after damage.
@@ -167,6 +174,7 @@ impl<'a> Scanner<'a> {
             done: false,
             nodedb: NodeDbView::default(),
             released_to: 0,
+            pending: None,
         }
     }
 
@@ -222,10 +230,17 @@ impl<'a> Scanner<'a> {
             header,
             crc,
             at_tail: resume.is_none() && !stop_here,
+            recovered: false,
         })
     }
 
     fn step(&mut self) -> Option<Item<'a>> {
+        if let Some(item) = self.pending.take() {
+            if self.pos >= self.data.len() {
+                self.finish();
+            }
+            return Some(item);
+        }
         if self.done {
             return None;
         }
@@ -244,6 +259,7 @@ impl<'a> Scanner<'a> {
                         header: None,
                         crc: None,
                         at_tail: false,
+                        recovered: false,
                     });
                     if self.opts.stop_at_damage {
                         self.finish();
@@ -312,6 +328,35 @@ impl<'a> Scanner<'a> {
             return Some(self.damage(DamageKind::TornPayload, at, Some(h), None, Resume::Search));
         }
         if !crc_ok {
+            // NodeDB's reader repairs the record from the double-write buffer when it
+            // holds an intact copy with the same LSN, and continues after the damaged extent.
+            if let Some((slot, copy)) = self.seg.dwb().and_then(|d| d.find(h.lsn)) {
+                let copy_header = RecordHeader::decode(copy[..HEADER_LEN].try_into().unwrap());
+                self.pos = at + total;
+                self.pending = Some(Item::Record(RecordRef {
+                    offset: at as u64,
+                    header: copy_header,
+                    payload: &copy[HEADER_LEN..],
+                    nodedb_visible: self.nodedb.stop.is_none(),
+                    dwb_slot: Some(slot),
+                }));
+                if self.nodedb.stop.is_none() {
+                    self.nodedb_return(at, &copy_header);
+                    // Its own extent, not the copy's, decides where the reader continues.
+                    self.nodedb.call_start = (at + total) as u64;
+                    self.nodedb.end_offset =
+                        self.nodedb.end_offset - copy_header.payload_len as u64 + h.payload_len as u64;
+                }
+                return Some(Item::Damage(Damage {
+                    kind: DamageKind::ChecksumMismatch,
+                    offset: at as u64,
+                    len: total as u64,
+                    header: Some(h),
+                    crc: computed.map(|c| (h.crc32c, c)),
+                    at_tail: false,
+                    recovered: true,
+                }));
+            }
             self.nodedb_stop(at, NodeDbStop::ChecksumMismatch);
             // Trust the declared extent only if a valid record (or the end) follows it.
             let next = at + total;
@@ -334,6 +379,7 @@ impl<'a> Scanner<'a> {
                 header: Some(h),
                 crc: None,
                 at_tail: false,
+                recovered: false,
             });
             if self.opts.stop_at_damage || self.pos >= data.len() {
                 self.finish();
@@ -354,6 +400,7 @@ impl<'a> Scanner<'a> {
             header: h,
             payload: &rest[HEADER_LEN..total],
             nodedb_visible: visible,
+            dwb_slot: None,
         }))
     }
 }

@@ -100,6 +100,7 @@ pub fn discover(path: &Path) -> Result<Vec<SegmentInfo>, WalError> {
 /// scanned are handed back to the kernel so resident memory stays flat.
 pub struct SegmentData {
     backing: Backing,
+    dwb: Option<crate::wal::dwb::Dwb>,
 }
 
 enum Backing {
@@ -111,17 +112,29 @@ impl SegmentData {
     pub fn open(path: &Path) -> Result<Self, WalError> {
         let file = File::open(path).map_err(|e| WalError::io(path, e))?;
         let len = file.metadata().map_err(|e| WalError::io(path, e))?.len();
+        let dwb = crate::wal::dwb::Dwb::for_segment(path)?;
         if len == 0 {
-            return Ok(SegmentData { backing: Backing::Owned(Vec::new()) });
+            return Ok(SegmentData { backing: Backing::Owned(Vec::new()), dwb });
         }
         // SAFETY: the map is read-only. A concurrent writer only appends past the
         // mapped length; truncating a WAL while it is read is outside the contract.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| WalError::io(path, e))?;
-        Ok(SegmentData { backing: Backing::Mapped(map) })
+        Ok(SegmentData { backing: Backing::Mapped(map), dwb })
     }
 
     pub fn from_vec(bytes: Vec<u8>) -> Self {
-        SegmentData { backing: Backing::Owned(bytes) }
+        SegmentData { backing: Backing::Owned(bytes), dwb: None }
+    }
+
+    /// Ignores the segment's `.dwb` companion (to see the segment as it is on disk).
+    pub fn without_dwb(mut self) -> Self {
+        self.dwb = None;
+        self
+    }
+
+    /// The segment's double-write companion, if it has one.
+    pub fn dwb(&self) -> Option<&crate::wal::dwb::Dwb> {
+        self.dwb.as_ref()
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -2,6 +2,7 @@
 
 mod append;
 mod dump;
+mod dwb;
 mod encryption;
 mod generate;
 mod repair;
