@@ -199,7 +199,8 @@ impl Checker {
                 self.add(ctx, severity, d.kind.as_str(), Some(d.offset), d.lsn(), msg);
                 // A damaged record whose header still carries the expected LSN keeps the
                 // sequence going, so its neighbours are not reported as a gap as well.
-                if let Some(lsn) = d.lsn()
+                // (A record recovered from the .dwb follows and carries the LSN itself.)
+                if let Some(lsn) = d.lsn().filter(|_| !d.recovered)
                     && (d.kind == DamageKind::UnknownRequiredType
                         || self.prev_lsn.is_some_and(|p| lsn == p.wrapping_add(1)))
                 {
