@@ -47,6 +47,9 @@ pub struct Args {
     /// List the slots of the WAL's `.dwb` double-write companions instead of records
     #[arg(long)]
     pub dwb: bool,
+    /// Keep watching for appended records and new segments (like `tail -f`); Ctrl-C exits 0
+    #[arg(long, conflicts_with_all = ["dwb", "stop_at_damage"])]
+    pub follow: bool,
     #[command(flatten)]
     pub key: super::KeyArgs,
 }
@@ -112,9 +115,9 @@ struct Chunk {
 
 /// How a worker reads payloads: the key ring and the segment's preamble.
 #[derive(Clone, Copy)]
-struct Keys<'k> {
-    ring: Option<&'k KeyRing>,
-    preamble: Option<Preamble>,
+pub(crate) struct Keys<'k> {
+    pub ring: Option<&'k KeyRing>,
+    pub preamble: Option<Preamble>,
 }
 
 impl Keys<'_> {
@@ -124,7 +127,7 @@ impl Keys<'_> {
 }
 
 /// Renders one item as a JSON object (no trailing newline); returns false if filtered out.
-fn render_json(filter: &Filter, seg: &str, keys: Keys<'_>, item: &Item<'_>, out: &mut Vec<u8>) -> bool {
+pub(crate) fn render_json(filter: &Filter, seg: &str, keys: Keys<'_>, item: &Item<'_>, out: &mut Vec<u8>) -> bool {
     match item {
         Item::Record(r) => {
             if !filter.matches_header(r) {
@@ -304,25 +307,82 @@ fn dump_json(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// One item for people: a table row, or hex-dump text.
+pub(crate) enum Human {
+    Row(Vec<Cell>),
+    Text(String),
+}
+
+/// Renders one item as a table row or hex text; `None` if the filter drops it.
+pub(crate) fn human_item(args: &Args, keys: Keys<'_>, seg: &str, item: &Item<'_>) -> Option<Human> {
+    let table = args.format == Format::Table;
+    Some(match item {
+        Item::Record(r) => {
+            let plain = keys.plain(r);
+            let plain = plain.as_deref();
+            if !args.filter.matches_header(r) || !args.filter.matches_payload(r, plain) {
+                return None;
+            }
+            if table {
+                let summary = match plain {
+                    Ok(p) => table::payload_summary(Some(&payload::decode(r.header.record_type.kind(), p)), p, None),
+                    Err(e) => table::payload_summary(None, r.payload, Some(&e.to_string())),
+                };
+                Human::Row(table::record_row(seg, r, summary))
+            } else {
+                let h = &r.header;
+                let name =
+                    h.record_type.kind().map_or_else(|| format!("0x{:08x}", h.record_type.0), |k| k.name().to_string());
+                let mut bytes = h.encode().to_vec();
+                bytes.extend_from_slice(r.payload);
+                Human::Text(format!(
+                    "# {seg} offset {} lsn {} {name} payload_len {}\n{}",
+                    r.offset,
+                    h.lsn,
+                    h.payload_len,
+                    hexdump(r.offset, &bytes)
+                ))
+            }
+        }
+        Item::Damage(d) if table => Human::Row(table::damage_row(seg, d)),
+        Item::Damage(d) => {
+            let lsn = d.lsn().map(|l| format!(" lsn {l}")).unwrap_or_default();
+            Human::Text(format!("# {seg} offset {}{lsn} DAMAGE {} ({} bytes)\n", d.offset, d.kind.as_str(), d.len))
+        }
+        Item::Padding { offset, len } if table => {
+            Human::Row(table::plain_row(seg, *offset, "PADDING", format!("{len} zero bytes")))
+        }
+        Item::Padding { offset, len } => Human::Text(format!("# {seg} offset {offset} PADDING ({len} zero bytes)\n")),
+        Item::Preamble(p) if table => {
+            Human::Row(table::plain_row(seg, 0, "PREAMBLE", format!("epoch {}", faster_hex::hex_string(&p.epoch))))
+        }
+        Item::Preamble(p) => {
+            Human::Text(format!("# {seg} offset 0 PREAMBLE epoch {}\n", faster_hex::hex_string(&p.epoch)))
+        }
+    })
+}
+
+/// Prints buffered rows as one table.
+pub(crate) fn flush_table(out: &mut impl Write, rows: &mut Vec<Vec<Cell>>) -> std::io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut t = table::new_table(&table::DUMP_HEADER);
+    for r in rows.drain(..) {
+        t.add_row(r);
+    }
+    table::align_numbers(&mut t, &[0, 3, 4, 9, 10]);
+    writeln!(out, "{t}")
+}
+
 /// Table and hex output: for people, so sequential and paged.
 fn dump_human(args: &Args) -> Result<()> {
     let ring = args.key.load()?;
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut rows: Vec<Vec<comfy_table::Cell>> = Vec::new();
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
     let mut shown = 0u64;
     let mut remaining = args.filter.limit.unwrap_or(u64::MAX);
     let opts = ScanOptions { stop_at_damage: args.stop_at_damage, ..Default::default() };
-    let flush_table = |out: &mut BufWriter<_>, rows: &mut Vec<Vec<comfy_table::Cell>>| -> std::io::Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut t = table::new_table(&table::DUMP_HEADER);
-        for r in rows.drain(..) {
-            t.add_row(r);
-        }
-        table::align_numbers(&mut t, &[0, 3, 4, 9, 10]);
-        writeln!(out, "{t}")
-    };
     for path in &args.paths {
         let segments = discover(path).context("cannot open WAL")?;
         let mut write_err = None;
@@ -330,80 +390,23 @@ fn dump_human(args: &Args) -> Result<()> {
             let Event::Item(ctx, item) = ev else {
                 return ControlFlow::Continue(());
             };
-            let seg = ctx.info.name.as_str();
-            let res = (|| -> std::io::Result<()> {
-                let keys = Keys { ring: ring.as_ref(), preamble: ctx.preamble };
-                let plain = match &item {
-                    Item::Record(r) => Some(keys.plain(r)),
-                    _ => None,
-                };
-                let plain = plain.as_ref().map(|p| p.as_deref());
-                let row = match (&item, args.format) {
-                    (Item::Record(r), _)
-                        if !args.filter.matches_header(r)
-                            || !args.filter.matches_payload(r, plain.expect("records have one")) =>
-                    {
-                        return Ok(());
-                    }
-                    (Item::Record(r), Format::Table) => {
-                        let summary = match plain.expect("records have one") {
-                            Ok(p) => {
-                                let decoded = payload::decode(r.header.record_type.kind(), p);
-                                table::payload_summary(Some(&decoded), p, None)
-                            }
-                            Err(e) => table::payload_summary(None, r.payload, Some(&e.to_string())),
-                        };
-                        table::record_row(seg, r, summary)
-                    }
-                    (Item::Record(r), _) => {
-                        let h = &r.header;
-                        let name = h
-                            .record_type
-                            .kind()
-                            .map_or_else(|| format!("0x{:08x}", h.record_type.0), |k| k.name().to_string());
-                        writeln!(
-                            out,
-                            "# {seg} offset {} lsn {} {name} payload_len {}",
-                            r.offset, h.lsn, h.payload_len
-                        )?;
-                        let mut bytes = h.encode().to_vec();
-                        bytes.extend_from_slice(r.payload);
-                        out.write_all(hexdump(r.offset, &bytes).as_bytes())?;
+            let keys = Keys { ring: ring.as_ref(), preamble: ctx.preamble };
+            let res = match human_item(args, keys, &ctx.info.name, &item) {
+                None => Ok(()),
+                Some(h) => {
+                    shown += 1;
+                    if matches!(item, Item::Record(_)) {
                         remaining -= 1;
-                        shown += 1;
-                        return Ok(());
                     }
-                    (Item::Damage(d), Format::Table) => table::damage_row(seg, d),
-                    (Item::Damage(d), _) => {
-                        let lsn = d.lsn().map(|l| format!(" lsn {l}")).unwrap_or_default();
-                        return writeln!(
-                            out,
-                            "# {seg} offset {}{lsn} DAMAGE {} ({} bytes)",
-                            d.offset,
-                            d.kind.as_str(),
-                            d.len
-                        );
+                    match h {
+                        Human::Text(t) => out.write_all(t.as_bytes()),
+                        Human::Row(r) => {
+                            rows.push(r);
+                            if rows.len() >= TABLE_PAGE { flush_table(&mut out, &mut rows) } else { Ok(()) }
+                        }
                     }
-                    (Item::Padding { offset, len }, Format::Table) => {
-                        table::plain_row(seg, *offset, "PADDING", format!("{len} zero bytes"))
-                    }
-                    (Item::Padding { offset, len }, _) => {
-                        return writeln!(out, "# {seg} offset {offset} PADDING ({len} zero bytes)");
-                    }
-                    (Item::Preamble(p), Format::Table) => {
-                        table::plain_row(seg, 0, "PREAMBLE", format!("epoch {}", faster_hex::hex_string(&p.epoch)))
-                    }
-                    (Item::Preamble(p), _) => {
-                        return writeln!(out, "# {seg} offset 0 PREAMBLE epoch {}", faster_hex::hex_string(&p.epoch));
-                    }
-                };
-                if matches!(item, Item::Record(_)) {
-                    remaining -= 1;
                 }
-                shown += 1;
-                rows.push(row);
-                if rows.len() >= TABLE_PAGE { flush_table(&mut out, &mut rows) } else { Ok(()) }
-            })();
+            };
             if let Err(e) = res {
                 write_err = Some(e);
                 return ControlFlow::Break(());
@@ -477,6 +480,10 @@ fn dump_dwb(args: &Args) -> Result<()> {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
+    if args.follow {
+        super::follow::run(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.dwb {
         dump_dwb(args)?;
         return Ok(ExitCode::SUCCESS);

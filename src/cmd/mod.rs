@@ -3,6 +3,7 @@
 pub mod append;
 pub mod corrupt;
 pub mod dump;
+pub mod follow;
 pub mod generate;
 pub mod repair;
 pub mod replay;

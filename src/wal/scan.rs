@@ -178,6 +178,20 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Continues a scan of a segment that has grown: starts at `pos` (a record
+    /// boundary found by an earlier scan) with NodeDB's view as it was there.
+    pub fn resume(seg: &'a SegmentData, opts: ScanOptions, pos: usize, nodedb: NodeDbView) -> Self {
+        let mut s = Scanner::new(seg, opts);
+        s.started = true;
+        s.pos = pos;
+        s.released_to = pos;
+        s.nodedb = nodedb;
+        if pos >= s.data.len() {
+            s.done = true;
+        }
+        s
+    }
+
     /// Byte offset the scan has reached.
     pub fn position(&self) -> u64 {
         self.pos as u64

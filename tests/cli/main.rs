@@ -4,6 +4,7 @@ mod append;
 mod dump;
 mod dwb;
 mod encryption;
+mod follow;
 mod generate;
 mod repair;
 mod replay;
