@@ -23,6 +23,7 @@ pub enum Format {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = super::SIMPLE_EXIT_CODES)]
 pub struct Args {
     /// WAL file or WAL directory; created if missing (a name with an extension
     /// becomes a single file, anything else a directory)

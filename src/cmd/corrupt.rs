@@ -37,6 +37,7 @@ impl From<Kind> for CorruptKind {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = super::SIMPLE_EXIT_CODES)]
 pub struct Args {
     /// Clean WAL file or directory to copy
     pub input: PathBuf,

@@ -9,6 +9,7 @@ use crate::generate::{DEFAULT_MIX, GenConfig, Generator, parse_mix};
 use crate::wal::writer::{NewRecord, WalWriter, WriterOptions};
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = super::SIMPLE_EXIT_CODES)]
 pub struct Args {
     /// Output: a file (name with an extension) or a WAL directory; must not exist
     pub out: PathBuf,

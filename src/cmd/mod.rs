@@ -27,6 +27,9 @@ Exit codes:
   3  verify: corruption inside the log (damaged record followed by valid ones,
      unknown required record type, LSN gap, segment name mismatch)";
 
+/// For commands whose only failure is an error.
+pub const SIMPLE_EXIT_CODES: &str = "Exit codes: 0 success; 2 usage or I/O error (nothing is changed)";
+
 #[derive(Parser, Debug)]
 #[command(name = "walkit", version, about = "Read, verify, author and replay NodeDB write-ahead logs", after_help = EXIT_CODES)]
 pub struct Cli {

@@ -25,6 +25,7 @@ pub enum Format {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = super::SIMPLE_EXIT_CODES)]
 pub struct Args {
     /// WAL files or WAL directories (all are counted together)
     #[arg(required = true)]

@@ -426,10 +426,14 @@ impl<'a> Iterator for Scanner<'a> {
     }
 }
 
-/// Length of O_DIRECT zero fill starting at `at`: zeros from a non-aligned offset up
-/// to the next 4 KiB boundary (or to the end of the file).
+/// Length of zero fill starting at `at`: O_DIRECT padding (zeros from a non-aligned
+/// offset up to the next 4 KiB boundary), or zeros up to the end of the file.
 fn zero_fill_len(data: &[u8], at: usize) -> Option<usize> {
     let align = DIRECT_IO_ALIGNMENT as usize;
+    // Zeros all the way to the end (preallocated space) read the same as padding.
+    if data[at..].iter().all(|&b| b == 0) {
+        return Some(data.len() - at);
+    }
     if at.is_multiple_of(align) {
         return None;
     }
