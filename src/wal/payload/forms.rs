@@ -202,7 +202,7 @@ static ARRAY_FLUSH_FORMS: &[Form] = &[form("array_flush", &ARRAY_FLUSH, None)];
 const REPLICATED_WRITE: Ty = Enum(&[
     F("PointPut", Tuple(&[F("collection", Str), F("document_id", Str), F("value", Bin)])),
     F("PointInsert", Tuple(&[F("collection", Str), F("document_id", Str), F("value", Bin), F("if_absent", Bool)])),
-    F("PointDelete", Tuple(&[F("collection", Str), F("document_id", Str)])),
+    F("PointDelete", DOCUMENT_DELETE),
     F(
         "PointUpdate",
         Tuple(&[F("collection", Str), F("document_id", Str), F("updates", List(&Seq(&[Str, Seq(&[Uint, Any])])))]),
@@ -217,27 +217,16 @@ const REPLICATED_WRITE: Ty = Enum(&[
             F("pk_bytes", Opt(&Bytes)),
         ]),
     ),
-    F("VectorBatchInsert", Tuple(&[F("collection", Str), F("vectors", List(&F32S)), F("dim", Uint)])),
-    F("VectorDelete", Tuple(&[F("collection", Str), F("vector_id", Uint)])),
-    F(
-        "SetVectorParams",
-        Tuple(&[
-            F("collection", Str),
-            F("m", Uint),
-            F("ef_construction", Uint),
-            F("metric", Str),
-            F("index_type", Str),
-            F("pq_m", Uint),
-            F("ivf_cells", Uint),
-            F("ivf_nprobe", Uint),
-        ]),
-    ),
+    // The same field lists as the plain vector records.
+    F("VectorBatchInsert", VECTOR_BATCH_PUT),
+    F("VectorDelete", VECTOR_DELETE),
+    F("SetVectorParams", VECTOR_PARAMS),
     F("CrdtApply", Tuple(&[F("collection", Str), F("document_id", Str), F("delta", Bin), F("peer_id", Uint)])),
     F(
         "EdgePut",
         Tuple(&[F("collection", Str), F("src_id", Str), F("label", Str), F("dst_id", Str), F("properties", Bin)]),
     ),
-    F("EdgeDelete", Tuple(&[F("collection", Str), F("src_id", Str), F("label", Str), F("dst_id", Str)])),
+    F("EdgeDelete", EDGE_DELETE),
     F("KvPut", Tuple(&[F("collection", Str), F("key", Bin), F("value", Bin), F("ttl_ms", Uint)])),
     F("KvDelete", Tuple(&[F("collection", Str), F("keys", List(&Bytes))])),
     F("KvBatchPut", Tuple(&[F("collection", Str), F("entries", List(&Seq(&[Bytes, Bytes]))), F("ttl_ms", Uint)])),
