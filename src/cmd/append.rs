@@ -619,6 +619,8 @@ struct Staged {
 struct Chunk {
     bytes: Vec<u8>,
     records: Vec<Staged>,
+    /// Lines in this slice of the input.
+    lines: usize,
 }
 
 /// Parses and validates one line into `chunk`; `Ok(false)` for lines that hold no
@@ -691,15 +693,17 @@ fn stage_line(text: &[u8], line_no: usize, chunk: &mut Chunk) -> Result<bool> {
     Ok(true)
 }
 
-fn stage_chunk(text: &[u8], first_line_no: usize) -> Result<Chunk> {
-    let mut chunk = Chunk::default();
+/// Stages one slice of the input. Line numbers are relative to the slice (1-based)
+/// until `stage_all` knows where the slice starts; an error carries its line.
+fn stage_chunk(text: &[u8]) -> Result<Chunk, (usize, anyhow::Error)> {
+    // Payload bytes are at most half the hex text: reserve once, never reallocate.
+    let mut chunk = Chunk { bytes: Vec::with_capacity(text.len() / 2), ..Default::default() };
     let mut start = 0;
-    let mut line_no = first_line_no;
     while start < text.len() {
+        chunk.lines += 1;
         let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |p| start + p);
-        stage_line(&text[start..end], line_no, &mut chunk).with_context(|| format!("line {line_no}"))?;
+        stage_line(&text[start..end], chunk.lines, &mut chunk).map_err(|e| (chunk.lines, e))?;
         start = end + 1;
-        line_no += 1;
     }
     Ok(chunk)
 }
@@ -788,26 +792,32 @@ fn append_batch(args: &Args, input: &Path) -> Result<ExitCode> {
 /// them are good. Then checks LSNs and places segment boundaries, in order.
 fn stage_all(text: &[u8], first_lsn: u64, active_segment: Option<String>) -> Result<Vec<Chunk>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    // Split at line boundaries into roughly equal slices, remembering each slice's first line number.
+    // Split at line boundaries into roughly equal slices.
     let mut slices = Vec::with_capacity(threads);
-    let (mut start, mut line_no) = (0usize, 1usize);
+    let mut start = 0usize;
     for i in 1..=threads {
         let mut end = if i == threads { text.len() } else { (text.len() * i / threads).max(start) };
         if end < text.len() {
             end += memchr::memchr(b'\n', &text[end..]).map_or(text.len() - end, |p| p + 1);
         }
-        let slice = &text[start..end];
-        slices.push((slice, line_no));
-        line_no += memchr::memchr_iter(b'\n', slice).count();
+        slices.push(&text[start..end]);
         start = end;
     }
-    let results: Vec<Result<Chunk>> = std::thread::scope(|s| {
-        let handles: Vec<_> = slices.iter().map(|&(slice, first)| s.spawn(move || stage_chunk(slice, first))).collect();
+    let results: Vec<Result<Chunk, (usize, anyhow::Error)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = slices.iter().map(|&slice| s.spawn(move || stage_chunk(slice))).collect();
         handles.into_iter().map(|h| h.join().expect("staging thread panicked")).collect()
     });
+    // The first failing slice holds the first failing line; earlier slices succeeded,
+    // so their line counts place it.
     let mut chunks = Vec::with_capacity(results.len());
+    let mut lines_before = 0;
     for r in results {
-        chunks.push(r?); // the first failing slice holds the first failing line
+        let mut chunk = r.map_err(|(line, e)| e.context(format!("line {}", lines_before + line)))?;
+        for s in &mut chunk.records {
+            s.line_no += lines_before;
+        }
+        lines_before += chunk.lines;
+        chunks.push(chunk);
     }
     let mut lsn = first_lsn;
     let mut current_segment = active_segment;
