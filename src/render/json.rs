@@ -1,8 +1,6 @@
 //! The JSON Lines / JSON object shapes — the stable machine interface of `dump`.
 //! Written by hand (not via `serde_json::Value`) because this is the hot path.
 
-use std::io::Write;
-
 use serde_json::Value;
 
 use crate::wal::crypto::CryptoError;
@@ -80,7 +78,7 @@ impl<'a> Obj<'a> {
 }
 
 pub fn str_lit(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
+    payload::schema::write_str(out, s);
 }
 
 /// The record object of the `dump --format jsonl` contract. For an encrypted record,
@@ -167,11 +165,4 @@ pub fn preamble(out: &mut Vec<u8>, segment: Option<&str>, p: &Preamble) {
         .u64("kid", p.kid as u64)
         .hex("epoch_hex", &p.epoch)
         .end();
-}
-
-/// Writes `buf` and clears it.
-pub fn flush_into(w: &mut impl Write, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    w.write_all(buf)?;
-    buf.clear();
-    Ok(())
 }

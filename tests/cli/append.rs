@@ -1,9 +1,5 @@
 use super::*;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// ArrayPut of FORMAT.md §10.5.
 const ARRAY_PUT_HEX: &str = "03929201a16791969292a5496e74363491019292a6537472696e6791a17893\
 92a5496e743634916392a44e756c6cc092a5427974657391c4010100d103e8d103e8d37fffffffffffffff";

@@ -1,9 +1,5 @@
 use super::*;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// A segment whose LSN 2 fails its CRC, with an intact copy in the `.dwb` companion.
 fn damaged_with_copy(dir: &Path) -> PathBuf {
     let wal_dir = dir.join("wal");

@@ -5,10 +5,6 @@ use std::time::Duration;
 
 use super::*;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// Reads the follower's stdout lines on a thread so the test can wait with a timeout.
 fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<serde_json::Value> {
     let stdout = child.stdout.take().unwrap();

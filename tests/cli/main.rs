@@ -28,6 +28,11 @@ pub fn nodedb(name: &str) -> PathBuf {
     fixture("nodedb").join(name)
 }
 
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
 /// Runs walkit and returns (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
     let out = walkit().args(args).output().unwrap();

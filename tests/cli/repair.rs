@@ -1,9 +1,5 @@
 use super::*;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 #[test]
 fn repair_cuts_a_torn_tail_with_a_backup() {
     let dir = tempfile::tempdir().unwrap();

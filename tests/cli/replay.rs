@@ -1,9 +1,5 @@
 use super::*;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 #[test]
 fn segmented_reference_replay_matches_exactly() {
     let exp: serde_json::Value =

@@ -6,10 +6,6 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("walkit")
 }
