@@ -78,6 +78,10 @@ fn decision_line(out: &mut Vec<u8>, d: &Decided<'_, '_>) {
     if let Decision::SkippedFlushed { watermark } = d.decision {
         o.u64("flush_watermark", watermark);
     }
+    if let Some(slot) = d.record.dwb_slot {
+        o.u64("dwb_slot", slot as u64)
+            .str("note", "CRC fails in the segment; replayed from the intact .dwb copy, as NodeDB does");
+    }
     if h.record_type.kind() == Some(crate::wal::RecordKind::Transaction) {
         let subs: Vec<Value> = d
             .subs
@@ -102,6 +106,7 @@ fn decision_row(d: &Decided<'_, '_>) -> Vec<Cell> {
             format!("tombstone {}/{} purge_lsn {} (LSN {})", key.0, key.1, tombstone.purge_lsn, tombstone.record_lsn)
         }
         Decision::SkippedFlushed { watermark } => format!("flushed up to LSN {watermark}"),
+        _ if d.record.dwb_slot.is_some() => "from the .dwb copy (CRC fails in the segment)".to_string(),
         _ if !d.subs.is_empty() => {
             let skipped = d.subs.iter().filter(|s| s.decision != Decision::Applied).count();
             format!("{} sub-record(s), {skipped} tombstoned (walkit extension)", d.subs.len())

@@ -35,9 +35,10 @@ fn damaged_record_is_recovered_from_the_dwb_like_nodedb() {
     assert!(out.contains("warning: ") && out.contains("an intact copy in the .dwb companion recovers it"), "{out}");
     assert!(out.contains("NodeDB's reader returns 3"), "{out}");
     let (_, out, _) = run(&["replay", "--format", "jsonl", s(&wal)]);
-    let lsns: Vec<u64> =
-        jsonl(&out).iter().filter(|l| l["kind"] == "decision").map(|l| l["lsn"].as_u64().unwrap()).collect();
+    let decisions: Vec<serde_json::Value> = jsonl(&out).into_iter().filter(|l| l["kind"] == "decision").collect();
+    let lsns: Vec<u64> = decisions.iter().map(|l| l["lsn"].as_u64().unwrap()).collect();
     assert_eq!(lsns, [1, 2, 3]);
+    assert_eq!(decisions[1]["dwb_slot"], 1, "replay says it used the copy");
     // Without the companion the same damage is corruption inside the log.
     std::fs::remove_file(wal.join("wal-00000000000000000001.dwb")).unwrap();
     assert_eq!(run(&["verify", s(&wal)]).0, 3);
