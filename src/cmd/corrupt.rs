@@ -4,36 +4,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::ValueEnum;
 
 use crate::generate::SplitMix64;
 use crate::wal::corrupt::{CorruptKind, Placed, corrupt};
 use crate::wal::scan::{Item, ScanOptions, Scanner};
 use crate::wal::segment::{SegmentData, discover};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
-    TornTail,
-    TornHeader,
-    FlipCrc,
-    BadMagic,
-    ZeroFill,
-    LsnGap,
-    BadVersion,
-}
-
-impl From<Kind> for CorruptKind {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::TornTail => CorruptKind::TornTail,
-            Kind::TornHeader => CorruptKind::TornHeader,
-            Kind::FlipCrc => CorruptKind::FlipCrc,
-            Kind::BadMagic => CorruptKind::BadMagic,
-            Kind::ZeroFill => CorruptKind::ZeroFill,
-            Kind::LsnGap => CorruptKind::LsnGap,
-            Kind::BadVersion => CorruptKind::BadVersion,
-        }
-    }
+fn parse_kind(s: &str) -> Result<CorruptKind, String> {
+    CorruptKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = CorruptKind::ALL.iter().map(|k| k.name()).collect();
+        format!("expected one of: {}", names.join(", "))
+    })
 }
 
 #[derive(clap::Args, Debug)]
@@ -43,8 +24,9 @@ pub struct Args {
     pub input: PathBuf,
     /// Where the damaged copy goes; must not exist
     pub output: PathBuf,
-    #[arg(long, value_enum)]
-    pub kind: Kind,
+    /// torn-tail, torn-header, flip-crc, bad-magic, zero-fill, lsn-gap or bad-version
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: CorruptKind,
     /// Damage the record with this LSN
     #[arg(long, conflicts_with = "offset")]
     pub at: Option<u64>,
@@ -74,7 +56,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if all.is_empty() {
         bail!("{} holds no records to damage", args.input.display());
     }
-    let kind = CorruptKind::from(args.kind);
+    let kind = args.kind;
     let mut rng = SplitMix64::new(args.seed.unwrap_or(0));
     let chosen = if let Some(lsn) = args.at {
         all.iter().position(|(_, p)| p.lsn == lsn).with_context(|| format!("no record with LSN {lsn}"))?

@@ -23,6 +23,33 @@ pub enum CorruptKind {
 }
 
 impl CorruptKind {
+    pub const ALL: [CorruptKind; 7] = [
+        CorruptKind::TornTail,
+        CorruptKind::TornHeader,
+        CorruptKind::FlipCrc,
+        CorruptKind::BadMagic,
+        CorruptKind::ZeroFill,
+        CorruptKind::LsnGap,
+        CorruptKind::BadVersion,
+    ];
+
+    /// Command-line name, e.g. `flip-crc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CorruptKind::TornTail => "torn-tail",
+            CorruptKind::TornHeader => "torn-header",
+            CorruptKind::FlipCrc => "flip-crc",
+            CorruptKind::BadMagic => "bad-magic",
+            CorruptKind::ZeroFill => "zero-fill",
+            CorruptKind::LsnGap => "lsn-gap",
+            CorruptKind::BadVersion => "bad-version",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// Torn kinds hit the last record unless told otherwise; the others a middle one.
     pub fn defaults_to_last(self) -> bool {
         matches!(self, CorruptKind::TornTail | CorruptKind::TornHeader)
