@@ -44,6 +44,7 @@ row() {
 row "verify" $bin verify "$wal"
 row "stats" $bin stats "$wal"
 row "dump --format jsonl" $bin dump --format jsonl "$wal"
+row "dump jsonl --no-decode" $bin dump --format jsonl --no-decode "$wal"
 if $bin replay --help >/dev/null 2>&1; then
   row "replay --summary" $bin replay --summary "$wal"
 fi

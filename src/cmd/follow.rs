@@ -40,7 +40,7 @@ pub fn run(args: &Args) -> Result<()> {
         for (i, seg) in segments.iter().enumerate().skip(first) {
             let is_last = i + 1 == segments.len();
             let data = SegmentData::open(&seg.path).context("cannot read WAL")?;
-            let keys = Keys { ring: ring.as_ref(), preamble: Preamble::detect(data.bytes()) };
+            let keys = Keys { ring: ring.as_ref(), preamble: Preamble::detect(data.bytes()), decode: !args.no_decode };
             let mut scanner = match at.take().filter(|p| p.segment == seg.name) {
                 Some(p) => Scanner::resume(&data, opts, p.offset, p.nodedb),
                 None => Scanner::new(&data, opts),

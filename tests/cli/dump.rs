@@ -137,3 +137,18 @@ fn segmented_directory_is_read_in_order() {
     assert_eq!(lines[23]["offset"], 0);
     assert!(lines.windows(2).all(|w| w[1]["lsn"].as_u64() == w[0]["lsn"].as_u64().map(|l| l + 1)));
 }
+
+#[test]
+fn no_decode_keeps_the_bytes_and_skips_the_decoding() {
+    let path = nodedb("all_types.wal");
+    let (_, full, _) = run(&["dump", "--format", "jsonl", s(&path)]);
+    let (code, fast, _) = run(&["dump", "--format", "jsonl", "--no-decode", s(&path)]);
+    assert_eq!(code, 0);
+    let (full, fast) = (jsonl(&full), jsonl(&fast));
+    assert_eq!(full.len(), fast.len());
+    for (a, b) in full.iter().zip(&fast) {
+        assert_eq!(a["payload_hex"], b["payload_hex"]);
+        assert_eq!(a["crc32c"], b["crc32c"]);
+        assert!(b["payload"].is_null() && b.get("payload_error").is_none(), "{b}");
+    }
+}
