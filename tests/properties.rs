@@ -117,6 +117,21 @@ proptest! {
     }
 
     #[test]
+    fn deep_nesting_stays_parseable(depth in 90usize..400) {
+        // Every JSON line walkit prints must parse, however deep the MessagePack.
+        let mut bytes = vec![0x91u8; depth];
+        bytes.push(0);
+        for kind in [RecordKind::CrdtDelta, RecordKind::Put, RecordKind::Transaction] {
+            let mut out = Vec::new();
+            payload::render(Some(kind), &bytes, &mut out);
+            if !out.is_empty() {
+                prop_assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
+            }
+            let _ = payload::decode(Some(kind), &bytes).to_json();
+        }
+    }
+
+    #[test]
     fn decoding_arbitrary_payloads_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200), code in 0usize..20) {
         let kind = RecordKind::ALL[code];
         let d = payload::decode(Some(kind), &bytes);

@@ -152,3 +152,19 @@ fn no_decode_keeps_the_bytes_and_skips_the_decoding() {
         assert!(b["payload"].is_null() && b.get("payload_error").is_none(), "{b}");
     }
 }
+
+#[test]
+fn deeply_nested_payloads_do_not_break_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = dir.path().join("deep.wal");
+    let mut payload = vec![0x91u8; 300];
+    payload.push(0);
+    write_wal(&wal, &[(0x8014, 1, &payload)]);
+    for format in ["table", "jsonl", "json", "hex"] {
+        let (code, out, err) = run(&["dump", "--format", format, s(&wal)]);
+        assert_eq!(code, 0, "{format}: {err}");
+        assert!(!out.is_empty());
+    }
+    let (_, out, _) = run(&["dump", "--format", "jsonl", s(&wal)]);
+    assert!(jsonl(&out)[0]["payload"].is_null());
+}

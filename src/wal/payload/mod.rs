@@ -95,9 +95,7 @@ impl Decoded {
     pub fn to_json(&self) -> Option<Value> {
         match self {
             Decoded::Fixed(p) => Some(p.to_json()),
-            Decoded::Form { json, .. } | Decoded::Generic(json) => {
-                Some(serde_json::from_str(json).expect("decoders emit valid JSON"))
-            }
+            Decoded::Form { json, .. } | Decoded::Generic(json) => serde_json::from_str(json).ok(),
             Decoded::Opaque | Decoded::Invalid(_) => None,
         }
     }

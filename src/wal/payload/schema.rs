@@ -305,6 +305,10 @@ pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.push(b'}');
 }
 
+/// Deepest nesting shown generically. JSON readers limit nesting too (serde_json to
+/// 128 levels), and every line walkit prints must parse; deeper values stay raw bytes.
+pub const MAX_GENERIC_DEPTH: usize = 100;
+
 /// Writes `b` as exactly one generic MessagePack value; false (and nothing written)
 /// if it is not one.
 pub fn write_generic_complete(out: &mut Vec<u8>, b: &[u8]) -> bool {
@@ -312,7 +316,7 @@ pub fn write_generic_complete(out: &mut Vec<u8>, b: &[u8]) -> bool {
         return false;
     }
     let mut rest = b;
-    match rmpv::decode::read_value_ref(&mut rest) {
+    match rmpv::decode::read_value_ref_with_max_depth(&mut rest, MAX_GENERIC_DEPTH) {
         Ok(v) if rest.is_empty() => {
             write_value_ref(out, &v);
             true
@@ -389,7 +393,7 @@ pub fn write_value_ref(out: &mut Vec<u8>, v: &rmpv::ValueRef<'_>) {
 pub fn bytes_to_json(b: &[u8]) -> Value {
     let mut out = Vec::new();
     write_bytes(&mut out, b);
-    serde_json::from_slice(&out).expect("write_bytes emits valid JSON")
+    serde_json::from_slice(&out).unwrap_or_else(|_| serde_json::json!({ "hex": faster_hex::hex_string(b) }))
 }
 
 // ---------------------------------------------------------------- encoding
