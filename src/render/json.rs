@@ -17,7 +17,7 @@ pub struct Obj<'a> {
 impl<'a> Obj<'a> {
     pub fn new(out: &'a mut Vec<u8>, kind: &str) -> Self {
         out.extend_from_slice(b"{\"kind\":");
-        str_lit(out, kind);
+        payload::schema::write_str(out, kind);
         Obj { out, first: false }
     }
     pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
@@ -47,7 +47,7 @@ impl<'a> Obj<'a> {
     }
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
         let out = self.key(k);
-        str_lit(out, v);
+        payload::schema::write_str(out, v);
         self
     }
     pub fn opt_str(&mut self, k: &str, v: Option<&str>) -> &mut Self {
@@ -75,10 +75,6 @@ impl<'a> Obj<'a> {
     pub fn end(&mut self) {
         self.out.extend_from_slice(b"}");
     }
-}
-
-pub fn str_lit(out: &mut Vec<u8>, s: &str) {
-    payload::schema::write_str(out, s);
 }
 
 /// The record object of the `dump --format jsonl` contract. For an encrypted record,

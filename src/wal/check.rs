@@ -64,7 +64,6 @@ pub struct Checker {
     worst: Option<Severity>,
     prev_lsn: Option<u64>,
     seg_first_record: bool,
-    seg_has_preamble: bool,
     seg_records_after_stop: u64,
 }
 
@@ -101,7 +100,6 @@ impl Checker {
                 self.summary.segments += 1;
                 self.summary.bytes += ctx.size;
                 self.seg_first_record = true;
-                self.seg_has_preamble = false;
                 self.seg_preamble = None;
                 self.seg_records_after_stop = 0;
             }
@@ -129,7 +127,6 @@ impl Checker {
     fn item(&mut self, ctx: &SegmentCtx<'_>, item: &Item<'_>) {
         match item {
             Item::Preamble(p) => {
-                self.seg_has_preamble = true;
                 self.seg_preamble = Some(*p);
             }
             Item::Padding { offset, len } => {
@@ -266,7 +263,7 @@ impl Checker {
                                         .into(),
                                 );
                             }
-                            if !self.seg_has_preamble {
+                            if self.seg_preamble.is_none() {
                                 self.add(
                                     ctx,
                                     Severity::Corruption,

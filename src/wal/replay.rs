@@ -159,11 +159,8 @@ pub fn prepare(segments: &[SegmentInfo], payload_of: &mut PayloadOf<'_>) -> Resu
                     }
                 }
                 _ => {
-                    if let payload::Decoded::Form { json, .. } = payload::decode(kind, &plain)
-                        && let Some(c) = serde_json::from_str::<serde_json::Value>(&json)
-                            .ok()
-                            .and_then(|v| v["checkpoint_lsn"].as_u64())
-                    {
+                    // The payload is one MessagePack uint (§4.2.7), read as NodeDB does.
+                    if let Ok(c) = payload::msgpack::Decoder::new(&plain).uint() {
                         st.latest_checkpoint = Some(st.latest_checkpoint.map_or(c, |p: u64| p.max(c)));
                     }
                 }

@@ -203,11 +203,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn nodedb_return(&mut self, at: usize, h: &RecordHeader) {
+    /// NodeDB's reader returns record `h` and continues at `next`.
+    fn nodedb_return(&mut self, h: &RecordHeader, next: usize) {
         self.nodedb.records_returned += 1;
         self.nodedb.last_lsn = h.lsn;
         self.nodedb.end_offset = self.nodedb.call_start + (HEADER_LEN as u64) + h.payload_len as u64;
-        self.nodedb.call_start = (at + HEADER_LEN + h.payload_len as usize) as u64;
+        self.nodedb.call_start = next as u64;
     }
 
     fn finish(&mut self) {
@@ -326,7 +327,7 @@ impl<'a> Scanner<'a> {
             } else if !crc_ok {
                 self.nodedb_stop(at, NodeDbStop::ChecksumMismatch);
             } else if self.nodedb.stop.is_none() {
-                self.nodedb_return(at, &h);
+                self.nodedb_return(&h, at + total);
             }
             let resume = if crc_ok { Resume::At(at + total) } else { Resume::Search };
             return Some(self.damage(
@@ -355,11 +356,8 @@ impl<'a> Scanner<'a> {
                     dwb_slot: Some(slot),
                 }));
                 if self.nodedb.stop.is_none() {
-                    self.nodedb_return(at, &copy_header);
-                    // Its own extent, not the copy's, decides where the reader continues.
-                    self.nodedb.call_start = (at + total) as u64;
-                    self.nodedb.end_offset =
-                        self.nodedb.end_offset - copy_header.payload_len as u64 + h.payload_len as u64;
+                    // It continues after the damaged record's own extent, not the copy's.
+                    self.nodedb_return(&copy_header, at + total);
                 }
                 return Some(Item::Damage(Damage {
                     kind: DamageKind::ChecksumMismatch,
@@ -402,7 +400,7 @@ impl<'a> Scanner<'a> {
         }
         let visible = self.nodedb.stop.is_none() && h.record_type.kind().is_some();
         if visible {
-            self.nodedb_return(at, &h);
+            self.nodedb_return(&h, at + total);
         } else if self.nodedb.stop.is_none() {
             self.nodedb.skipped.push((at as u64, h.lsn));
         }

@@ -126,12 +126,6 @@ impl SegmentData {
         SegmentData { backing: Backing::Owned(bytes), dwb: None }
     }
 
-    /// Ignores the segment's `.dwb` companion (to see the segment as it is on disk).
-    pub fn without_dwb(mut self) -> Self {
-        self.dwb = None;
-        self
-    }
-
     /// The segment's double-write companion, if it has one.
     pub fn dwb(&self) -> Option<&crate::wal::dwb::Dwb> {
         self.dwb.as_ref()
